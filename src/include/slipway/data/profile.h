@@ -1,0 +1,84 @@
+// Dataset profiles: per-column statistics computed while a version is ingested. Drift detection
+// compares against them, so numbers are exact where that is cheap and carry a stated error bound
+// where a sketch is used (distinct counts above a limit: HyperLogLog; quantiles above a limit: a
+// deterministic quantile sketch with its rank error recorded in the profile).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "slipway/core/status.h"
+#include "slipway/table/infer.h"
+#include "slipway/table/reader.h"
+#include "slipway/table/types.h"
+
+namespace slipway::data {
+
+struct Histogram {
+  std::vector<double> edges;    // edges.size() == counts.size() + 1, ascending; last bin closed
+  std::vector<uint64_t> counts;
+};
+
+struct ValueCount {
+  std::string value;
+  uint64_t count = 0;
+};
+
+struct ColumnProfile {
+  std::string name;
+  table::DataType type = table::DataType::kString;
+  uint64_t count = 0;    // non-missing values
+  uint64_t missing = 0;
+  uint64_t distinct = 0;
+  bool distinct_exact = true;      // false: HyperLogLog estimate (relative standard error stated in docs)
+  // Numeric (int64/float64), bool (as 0/1) and timestamp (micros since epoch) columns:
+  std::optional<double> min, max, mean, stddev;   // stddev: sample standard deviation (n-1)
+  std::vector<std::pair<double, double>> quantiles;  // (q, value) for q in 0.01 .. 0.99
+  double quantile_rank_error = 0;  // 0: exact; else max |rank error| as a fraction of count
+  Histogram histogram;             // numeric and timestamp columns
+  std::vector<ValueCount> top_values;  // most frequent values (strings, bools, low-cardinality ints), exact counts
+  bool top_values_exact = true;
+  // String columns: length in bytes of the shortest and longest value.
+  std::optional<uint64_t> min_length, max_length;
+};
+
+struct DatasetProfile {
+  uint64_t row_count = 0;
+  std::vector<ColumnProfile> columns;
+  const ColumnProfile* find(std::string_view name) const;
+};
+
+struct ProfileOptions {
+  size_t histogram_bins = 20;
+  size_t top_values = 10;
+  size_t exact_distinct_limit = 100000;   // exact distinct counting up to here, HyperLogLog above
+  size_t exact_quantile_limit = 1000000;  // exact quantiles up to here, sketch above
+};
+
+// Computes a profile in one streaming pass over batches whose column types are already known
+// (from TypeInferrer, whose min/max also fix the histogram range). Mergeable for parallel passes.
+class Profiler {
+ public:
+  Profiler(const std::vector<table::InferredColumn>& columns, ProfileOptions options = {});
+  ~Profiler();
+  Profiler(Profiler&&) noexcept;
+  Profiler& operator=(Profiler&&) noexcept;
+
+  // A value that does not parse as its column's type is a kParseError naming the row.
+  Status add(const table::RecordBatch& batch);
+  void merge(Profiler&& other);
+  DatasetProfile finish();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+nlohmann::json to_json(const DatasetProfile& profile);
+Result<DatasetProfile> profile_from_json(const nlohmann::json& json);
+
+}  // namespace slipway::data

@@ -1,0 +1,44 @@
+// Type inference over the whole input (not a sample): a column's type is the first of
+// bool < int64 < float64 < timestamp < string that every non-missing value parses as.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "slipway/core/status.h"
+#include "slipway/table/reader.h"
+#include "slipway/table/types.h"
+
+namespace slipway::table {
+
+struct InferredColumn {
+  ColumnSpec spec;               // inferred type; nullable = any missing value seen
+  uint64_t missing = 0;
+  uint64_t non_missing = 0;
+  std::optional<double> min;     // for int64/float64 (as double) and timestamp (micros)
+  std::optional<double> max;
+};
+
+class TypeInferrer {
+ public:
+  // `fixed` (from a schema file) pins the type of the named columns: a non-missing value that does
+  // not parse as the pinned type makes finish() return a kParseError naming file, line, column.
+  TypeInferrer(std::vector<std::string> column_names, std::string source_name,
+               const TableSchema* fixed = nullptr);
+  ~TypeInferrer();
+  TypeInferrer(TypeInferrer&&) noexcept;
+  TypeInferrer& operator=(TypeInferrer&&) noexcept;
+
+  void add(const RecordBatch& batch);
+  void merge(const TypeInferrer& other);  // for parallel inference over ranges of one input
+  uint64_t rows() const;
+  Result<std::vector<InferredColumn>> finish() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace slipway::table

@@ -1,2 +1,57 @@
+// slipway: `slipway <noun> <verb>`. Parses arguments with CLI11, runs one command, maps its
+// Status to an exit code (output.h). Library code never prints; commands here do.
 #include <cstdio>
-int main() { std::puts("slipway"); return 0; }
+
+#include <CLI/CLI.hpp>
+
+#include "context.h"
+#include "output.h"
+
+int main(int argc, char** argv) {
+  using namespace slipway::cli;
+  Context ctx;
+  for (int i = 0; i < argc; ++i) ctx.argv.emplace_back(argv[i]);
+
+  CLI::App app{"slipway — the production ML loop in one fast binary: data, training, registry, serving, monitoring."};
+  app.name("slipway");
+  app.set_version_flag("--version", std::string("slipway ") + SLIPWAY_VERSION_STRING);
+  app.add_option("--store", ctx.store_flag, "Store folder (default: $SLIPWAY_HOME, else ./.slipway)")
+      ->envname("")
+      ->type_name("PATH");
+  app.require_subcommand(1);
+  app.footer(
+      "Examples:\n"
+      "  slipway init\n"
+      "  slipway data ingest flights.csv --dataset flights -m 'January'\n"
+      "  slipway data profile flights@main\n\n"
+      "Exit codes: 0 ok, 1 a check failed, 2 bad usage, 3 bad input, 4 store problem, 5 internal error.\n"
+      "Run `slipway <command> --help` for a command's options and an example.");
+
+  Command run;
+  register_store_commands(app, ctx, run);
+  register_data_commands(app, ctx, run);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    std::fprintf(stderr, "Run with --help for usage and an example.\n");
+    return kExitUsage;
+  }
+  if (!run) {
+    std::fprintf(stderr, "error: missing command; run `slipway --help`\n");
+    return kExitUsage;
+  }
+  try {
+    return run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: internal error: %s\n", e.what());
+    return kExitInternal;
+  }
+}

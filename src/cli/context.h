@@ -1,0 +1,38 @@
+// What every command gets: global options, resolved once, passed explicitly (no globals).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "slipway/core/status.h"
+#include "slipway/store/store.h"
+
+namespace slipway::cli {
+
+struct Context {
+  std::optional<std::string> store_flag;
+  bool json = false;
+  std::vector<std::string> argv;  // recorded in lineage
+
+  // Opens the store named by --store / $SLIPWAY_HOME / ./.slipway.
+  Result<std::unique_ptr<store::Store>> open_store() const {
+    return store::Store::open(store::Store::resolve_root(store_flag));
+  }
+};
+
+// Each returns the process exit code.
+using Command = std::function<int()>;
+
+// Adds `--json` to a subcommand (bound to ctx.json).
+inline void add_json_flag(CLI::App* cmd, Context& ctx) {
+  cmd->add_flag("--json", ctx.json, "Machine-readable JSON on stdout");
+}
+
+void register_store_commands(CLI::App& app, Context& ctx, Command& run);
+void register_data_commands(CLI::App& app, Context& ctx, Command& run);
+
+}  // namespace slipway::cli

@@ -1,0 +1,378 @@
+#include "slipway/data/ingest.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "slipway/core/fs.h"
+#include "slipway/core/hash.h"
+#include "slipway/core/progress.h"
+#include "slipway/table/infer.h"
+#include "slipway/table/sql_source.h"
+
+namespace slipway::data {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr size_t kBatchRows = 8192;
+// Below this size a file is parsed on one thread; above it, in ranges on `threads` threads.
+constexpr size_t kParallelParseBytes = 32u << 20;
+
+struct InputFile {
+  fs::path path;     // where to read it
+  std::string name;  // name inside the version
+  std::string format;
+  std::string compression;
+};
+
+std::string detect_compression(const fs::path& path) {
+  auto mapped = MappedFile::open(path);
+  if (!mapped.ok() || mapped->size() < 4) return "none";
+  auto v = mapped->view();
+  if (static_cast<uint8_t>(v[0]) == 0x1f && static_cast<uint8_t>(v[1]) == 0x8b) return "gzip";
+  if (static_cast<uint8_t>(v[0]) == 0x28 && static_cast<uint8_t>(v[1]) == 0xb5 && static_cast<uint8_t>(v[2]) == 0x2f &&
+      static_cast<uint8_t>(v[3]) == 0xfd) {
+    return "zstd";
+  }
+  return "none";
+}
+
+// Format from the extension, ignoring a compression suffix; "" when unknown.
+std::string format_from_name(const std::string& name) {
+  std::string n = name;
+  for (const char* suffix : {".gz", ".zst", ".zstd"}) {
+    if (n.size() > std::strlen(suffix) && n.ends_with(suffix)) n.resize(n.size() - std::strlen(suffix));
+  }
+  auto dot = n.rfind('.');
+  std::string ext = dot == std::string::npos ? "" : n.substr(dot + 1);
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (ext == "csv" || ext == "tsv" || ext == "txt") return "csv";
+  if (ext == "jsonl" || ext == "ndjson" || ext == "json") return "jsonl";
+  return "";
+}
+
+Result<std::vector<InputFile>> list_inputs(const fs::path& source, const IngestOptions& options) {
+  std::error_code ec;
+  auto status = fs::status(source, ec);
+  if (ec || !fs::exists(status)) return make_error(ErrorCode::kNotFound, "no such file or folder: {}", source.string());
+  std::vector<InputFile> files;
+  auto add = [&](const fs::path& path, std::string name) -> Status {
+    InputFile f{path, std::move(name), options.format.value_or(""), detect_compression(path)};
+    if (f.format.empty()) f.format = format_from_name(f.name);
+    if (f.format.empty()) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "cannot tell the format of {} from its name; pass --format csv or --format jsonl",
+                        path.string());
+    }
+    files.push_back(std::move(f));
+    return {};
+  };
+  if (fs::is_directory(status)) {
+    std::vector<fs::path> paths;
+    for (auto it = fs::recursive_directory_iterator(source, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      if (it->is_regular_file()) {
+        auto rel = fs::relative(it->path(), source).generic_string();
+        if (rel.starts_with(".")) continue;  // hidden files (.DS_Store, .gitkeep) are not data
+        paths.push_back(it->path());
+      }
+    }
+    if (ec) return make_error(ErrorCode::kIoError, "cannot list {}: {}", source.string(), ec.message());
+    std::sort(paths.begin(), paths.end());
+    if (paths.empty()) return make_error(ErrorCode::kInvalidArgument, "folder {} has no files to ingest", source.string());
+    for (const auto& p : paths) SLIPWAY_RETURN_IF_ERROR(add(p, fs::relative(p, source).generic_string()));
+    for (const auto& f : files) {
+      if (f.format != files[0].format) {
+        return make_error(ErrorCode::kInvalidArgument,
+                          "folder {} mixes formats ({} is {}, {} is {}); a version holds files of one format",
+                          source.string(), files[0].name, files[0].format, f.name, f.format);
+      }
+    }
+  } else {
+    SLIPWAY_RETURN_IF_ERROR(add(source, source.filename().string()));
+  }
+  return files;
+}
+
+Result<std::unique_ptr<table::RecordReader>> open_reader(const InputFile& file, const table::CsvOptions& csv) {
+  if (file.format == "jsonl") return table::open_jsonl(file.path, table::JsonlOptions{});
+  return table::open_csv(file.path, csv);
+}
+
+// Pass over the raw bytes: content-defined chunks, each hashed and stored.
+struct StoredFile {
+  std::string sha256;
+  uint64_t size = 0;
+  std::vector<ChunkRef> chunks;
+  uint64_t new_chunks = 0;
+  uint64_t stored_bytes = 0;
+};
+
+Result<StoredFile> chunk_and_store(store::ObjectStore* objects, std::string_view bytes, const ChunkerOptions& options,
+                                   Progress* progress) {
+  StoredFile out;
+  out.size = bytes.size();
+  Chunker chunker(options);
+  // The whole-file hash runs beside the chunk hashes so neither waits on the other.
+  auto whole = std::async(std::launch::async, [bytes] { return to_hex(sha256(bytes)); });
+  size_t pos = 0;
+  while (pos < bytes.size()) {
+    std::string_view rest = bytes.substr(pos);
+    size_t len = chunker.next_boundary(rest, /*final=*/true);
+    if (len == 0) len = rest.size();
+    std::string_view chunk = rest.substr(0, len);
+    Sha256Digest digest = sha256(chunk);
+    if (objects != nullptr) {
+      auto put = objects->put_with_digest(digest, chunk);
+      if (!put.ok()) {
+        whole.wait();
+        return put.status();
+      }
+      if (put->written) {
+        ++out.new_chunks;
+        out.stored_bytes += put->stored_bytes;
+      }
+    }
+    out.chunks.push_back({to_hex(digest), len});
+    pos += len;
+    if (progress != nullptr) progress->advance(len);
+  }
+  out.sha256 = whole.get();
+  return out;
+}
+
+// Splits a mapped, uncompressed CSV into ranges parsed on separate threads.
+struct Range {
+  std::string_view data;
+  uint64_t first_line;
+  uint64_t first_row;
+};
+
+// Runs `per_range(reader)` over the file: in parallel ranges when it is a large plain CSV,
+// else one streaming reader. Each call gets its own reader.
+Status for_each_reader(const InputFile& file, const table::CsvOptions& csv, unsigned threads,
+                       const std::function<Status(size_t part, table::RecordReader&)>& per_range, size_t* parts_out) {
+  if (file.format == "csv" && file.compression == "none" && threads > 1) {
+    SLIPWAY_ASSIGN_OR_RETURN(auto mapped, MappedFile::open(file.path));
+    if (mapped.size() >= kParallelParseBytes) {
+      // Header names come from a reader over the start of the file.
+      SLIPWAY_ASSIGN_OR_RETURN(auto head_reader, table::open_csv_buffer(mapped.view().substr(0, std::min<size_t>(mapped.size(), 1u << 20)), file.path.string(), csv));
+      std::vector<std::string> names = head_reader->column_names();
+      auto splits = table::csv_split_points(mapped.view(), threads, csv);
+      std::vector<Range> ranges;
+      for (size_t i = 0; i < splits.size(); ++i) {
+        size_t end = i + 1 < splits.size() ? splits[i + 1].offset : mapped.size();
+        ranges.push_back({mapped.view().substr(splits[i].offset, end - splits[i].offset), splits[i].first_line,
+                          splits[i].first_row});
+      }
+      *parts_out = ranges.size();
+      std::vector<std::future<Status>> futures;
+      for (size_t i = 0; i < ranges.size(); ++i) {
+        futures.push_back(std::async(std::launch::async, [&, i]() -> Status {
+          SLIPWAY_ASSIGN_OR_RETURN(auto reader, table::open_csv_buffer(ranges[i].data, file.path.string(), csv, &names,
+                                                                       ranges[i].first_line, ranges[i].first_row));
+          return per_range(i, *reader);
+        }));
+      }
+      Status first;
+      for (auto& f : futures) {
+        Status st = f.get();
+        if (first.ok() && !st.ok()) first = st;
+      }
+      return first;
+    }
+  }
+  *parts_out = 1;
+  SLIPWAY_ASSIGN_OR_RETURN(auto reader, open_reader(file, csv));
+  return per_range(0, *reader);
+}
+
+std::string redact_uri(const std::string& source) {
+  // postgresql://user:secret@host/db -> postgresql://user:***@host/db
+  auto scheme = source.find("://");
+  if (scheme == std::string::npos) return source;
+  auto at = source.find('@', scheme);
+  auto colon = source.find(':', scheme + 3);
+  if (at != std::string::npos && colon != std::string::npos && colon < at) {
+    return source.substr(0, colon + 1) + "***" + source.substr(at);
+  }
+  return source;
+}
+
+}  // namespace
+
+Result<FileHash> hash_file(const fs::path& path, const ChunkerOptions& options) {
+  auto start = std::chrono::steady_clock::now();
+  SLIPWAY_ASSIGN_OR_RETURN(auto mapped, MappedFile::open(path));
+  SLIPWAY_ASSIGN_OR_RETURN(auto stored, chunk_and_store(nullptr, mapped.view(), options, nullptr));
+  FileHash out;
+  out.sha256 = stored.sha256;
+  out.size = stored.size;
+  out.chunks = std::move(stored.chunks);
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return out;
+}
+
+Result<IngestResult> ingest(store::Store& store, const std::string& source, const IngestOptions& options) {
+  auto start = std::chrono::steady_clock::now();
+  if (!valid_name(options.dataset)) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "'{}' is not a valid dataset name (use letters, digits, '.', '_' and '-', at most 128)",
+                      options.dataset);
+  }
+  if (options.on_error != OnError::kFail) {
+    return make_error(ErrorCode::kInvalidArgument, "--on-error skip/quarantine is not available yet");
+  }
+
+  // SQL sources are exported to a CSV in the store's temp folder, then ingested like a file.
+  std::vector<InputFile> files;
+  fs::path export_path;
+  struct Cleanup {
+    fs::path path;
+    ~Cleanup() {
+      std::error_code ec;
+      if (!path.empty()) fs::remove(path, ec);
+    }
+  } cleanup;
+  if (table::is_sql_uri(source)) {
+    SLIPWAY_ASSIGN_OR_RETURN(auto sql, table::parse_sql_uri(source));
+    export_path = store.temp_dir() / fmt::format("export-{}-{}.csv", ::getpid(),
+                                                 std::chrono::steady_clock::now().time_since_epoch().count());
+    cleanup.path = export_path;
+    SLIPWAY_ASSIGN_OR_RETURN(auto stats, table::export_sql_to_csv(sql, export_path));
+    (void)stats;
+    std::string name = sql.table.empty() ? "query.csv" : sql.table + ".csv";
+    files.push_back({export_path, name, "csv", "none"});
+  } else {
+    SLIPWAY_ASSIGN_OR_RETURN(files, list_inputs(source, options));
+  }
+
+  table::CsvOptions csv = options.csv;
+  if (!options.csv_delimiter_given && !files.empty() && files[0].name.find(".tsv") != std::string::npos) {
+    csv.delimiter = '\t';
+  }
+
+  uint64_t total_bytes = 0;
+  for (const auto& f : files) {
+    std::error_code ec;
+    total_bytes += fs::file_size(f.path, ec);
+  }
+  Progress progress("ingest " + options.dataset, total_bytes * 3, options.progress);
+
+  IngestResult result;
+  VersionManifest& manifest = result.manifest;
+  manifest.dataset = options.dataset;
+  manifest.author = options.author;
+  manifest.message = options.message;
+  manifest.source = redact_uri(source);
+  manifest.command = options.command;
+  manifest.slipway_version = SLIPWAY_VERSION_STRING;
+  manifest.read.format = files[0].format;
+  manifest.read.csv = csv;
+
+  // Pass 1: store the bytes (background) while inferring types over every value (foreground).
+  std::vector<std::string> column_names;
+  std::vector<table::TypeInferrer> inferrers;
+  unsigned threads = std::max(1u, options.threads);
+  for (const auto& file : files) {
+    SLIPWAY_ASSIGN_OR_RETURN(auto mapped, MappedFile::open(file.path));
+    auto stored_future = std::async(std::launch::async, [&store, &mapped, &options, &progress] {
+      return chunk_and_store(&store.objects(), mapped.view(), options.chunker, &progress);
+    });
+    size_t parts = 1;
+    std::vector<std::unique_ptr<table::TypeInferrer>> part_inferrers(threads);
+    std::mutex names_mutex;
+    Status inferred = for_each_reader(
+        file, csv, /*threads=*/1,
+        [&](size_t part, table::RecordReader& reader) -> Status {
+          {
+            std::lock_guard<std::mutex> lock(names_mutex);
+            if (column_names.empty()) {
+              column_names = reader.column_names();
+            } else if (reader.column_names() != column_names) {
+              return make_error(ErrorCode::kInvalidArgument,
+                                "{} has different columns than {} (a version's files must share one header)",
+                                file.name, files[0].name);
+            }
+          }
+          part_inferrers[part] = std::make_unique<table::TypeInferrer>(column_names, file.path.string());
+          table::RecordBatch batch;
+          while (true) {
+            SLIPWAY_ASSIGN_OR_RETURN(bool more, reader.next(batch, kBatchRows));
+            if (!more) break;
+            part_inferrers[part]->add(batch);
+          }
+          return Status{};
+        },
+        &parts);
+    auto stored = stored_future.get();
+    SLIPWAY_RETURN_IF_ERROR(inferred);
+    if (!stored.ok()) return stored.status();
+    for (size_t p = 0; p < parts; ++p) {
+      if (inferrers.empty()) {
+        inferrers.push_back(std::move(*part_inferrers[p]));
+      } else {
+        inferrers[0].merge(*part_inferrers[p]);
+      }
+    }
+    FileEntry entry;
+    entry.name = file.name;
+    entry.format = file.format;
+    entry.compression = file.compression;
+    entry.size = stored->size;
+    entry.sha256 = stored->sha256;
+    entry.chunks = std::move(stored->chunks);
+    result.chunks += entry.chunks.size();
+    result.new_chunks += stored->new_chunks;
+    result.stored_bytes += stored->stored_bytes;
+    manifest.bytes += entry.size;
+    manifest.files.push_back(std::move(entry));
+    progress.set(manifest.bytes * 2);
+  }
+  SLIPWAY_ASSIGN_OR_RETURN(auto columns, inferrers[0].finish());
+  for (const auto& c : columns) manifest.schema.columns.push_back(c.spec);
+
+  // Pass 2: profile with the now-known types, in parallel ranges where the input allows.
+  std::vector<std::unique_ptr<Profiler>> profilers;
+  for (size_t fi = 0; fi < files.size(); ++fi) {
+    const auto& file = files[fi];
+    size_t parts = 1;
+    std::vector<std::unique_ptr<Profiler>> part_profilers(threads);
+    std::vector<uint64_t> part_rows(threads, 0);
+    SLIPWAY_RETURN_IF_ERROR(for_each_reader(
+        file, csv, threads,
+        [&](size_t part, table::RecordReader& reader) -> Status {
+          part_profilers[part] = std::make_unique<Profiler>(columns, options.profile);
+          table::RecordBatch batch;
+          while (true) {
+            SLIPWAY_ASSIGN_OR_RETURN(bool more, reader.next(batch, kBatchRows));
+            if (!more) break;
+            SLIPWAY_RETURN_IF_ERROR(part_profilers[part]->add(batch).with_context(file.name));
+            part_rows[part] += batch.num_rows;
+          }
+          return Status{};
+        },
+        &parts));
+    for (size_t p = 0; p < parts; ++p) {
+      manifest.files[fi].rows += part_rows[p];
+      profilers.push_back(std::move(part_profilers[p]));
+    }
+  }
+  for (size_t p = 1; p < profilers.size(); ++p) profilers[0]->merge(std::move(*profilers[p]));
+  manifest.profile = profilers[0]->finish();
+  for (const auto& f : manifest.files) manifest.rows += f.rows;
+  progress.set(total_bytes * 3);
+  progress.finish();
+
+  SLIPWAY_ASSIGN_OR_RETURN(result.version_id, Datasets(store).commit(manifest, options.branch));
+  SLIPWAY_ASSIGN_OR_RETURN(result.manifest, Datasets(store).load(result.version_id));
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+}  // namespace slipway::data

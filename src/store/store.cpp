@@ -1,0 +1,160 @@
+#include "slipway/store/store.h"
+
+#include <sqlite3.h>
+
+#include <cstdlib>
+#include <string_view>
+#include <vector>
+
+#include "slipway/core/fs.h"
+
+namespace slipway::store {
+
+namespace {
+
+// Schema migrations, applied in order inside one transaction on open. Never edit a released
+// migration: add a new one. PRAGMA user_version holds the number applied.
+const std::vector<std::string_view>& migrations() {
+  static const std::vector<std::string_view> kMigrations = {
+      // 1: datasets, versions, refs.
+      R"sql(
+      CREATE TABLE datasets (
+        name TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE dataset_versions (
+        id TEXT PRIMARY KEY,                 -- SHA-256 of the manifest, which is stored as that object
+        dataset TEXT NOT NULL REFERENCES datasets(name),
+        parent TEXT REFERENCES dataset_versions(id),
+        created_at TEXT NOT NULL,
+        author TEXT NOT NULL,
+        message TEXT NOT NULL,
+        source TEXT NOT NULL,
+        rows INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        files INTEGER NOT NULL,
+        seq INTEGER NOT NULL                 -- order of creation within the store
+      );
+      CREATE INDEX dataset_versions_by_dataset ON dataset_versions(dataset, seq);
+      CREATE TABLE dataset_refs (
+        dataset TEXT NOT NULL REFERENCES datasets(name),
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('branch', 'tag')),
+        version_id TEXT NOT NULL REFERENCES dataset_versions(id),
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (dataset, name)
+      );
+      )sql",
+  };
+  return kMigrations;
+}
+
+Result<int> read_user_version(Database& db) {
+  SLIPWAY_ASSIGN_OR_RETURN(auto stmt, db.prepare("PRAGMA user_version"));
+  SLIPWAY_ASSIGN_OR_RETURN(bool row, stmt.step());
+  if (!row) return make_error(ErrorCode::kCorrupt, "metadata database has no user_version");
+  return static_cast<int>(stmt.column_int64(0));
+}
+
+Status migrate(Database& db, int from) {
+  const auto& all = migrations();
+  if (from >= static_cast<int>(all.size())) return {};
+  SLIPWAY_ASSIGN_OR_RETURN(auto txn, db.begin());
+  for (size_t i = static_cast<size_t>(from); i < all.size(); ++i) {
+    SLIPWAY_RETURN_IF_ERROR(db.exec(all[i]).with_context(fmt::format("migration {}", i + 1)));
+  }
+  SLIPWAY_RETURN_IF_ERROR(db.exec(fmt::format("PRAGMA user_version = {}", all.size())));
+  return txn.commit();
+}
+
+}  // namespace
+
+int current_schema_version() { return static_cast<int>(migrations().size()); }
+
+Store::Store(std::filesystem::path root, std::unique_ptr<Database> db, int schema_version)
+    : root_(std::move(root)), db_(std::move(db)), objects_(root_ / "objects"), schema_version_(schema_version) {}
+
+std::filesystem::path Store::resolve_root(const std::optional<std::string>& flag) {
+  if (flag && !flag->empty()) return std::filesystem::path(*flag);
+  const char* home = std::getenv("SLIPWAY_HOME");
+  if (home != nullptr && *home != '\0') return std::filesystem::path(home);
+  return std::filesystem::path(".slipway");
+}
+
+Result<std::unique_ptr<Store>> Store::create(const std::filesystem::path& root) {
+  std::error_code ec;
+  if (std::filesystem::exists(root / "metadata.db", ec)) {
+    return make_error(ErrorCode::kAlreadyExists, "a slipway store already exists at {}", root.string());
+  }
+  SLIPWAY_RETURN_IF_ERROR(make_directories(root / "objects"));
+  SLIPWAY_RETURN_IF_ERROR(make_directories(root / "tmp"));
+  SLIPWAY_ASSIGN_OR_RETURN(auto db, Database::open(root / "metadata.db", /*create=*/true));
+  SLIPWAY_RETURN_IF_ERROR(migrate(*db, 0));
+  SLIPWAY_RETURN_IF_ERROR(fsync_directory(root));
+  return std::unique_ptr<Store>(new Store(root, std::move(db), current_schema_version()));
+}
+
+Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& root) {
+  std::error_code ec;
+  if (!std::filesystem::exists(root / "metadata.db", ec)) {
+    return make_error(ErrorCode::kFailedPrecondition,
+                      "no slipway store at {} (run `slipway init` there, or point --store / SLIPWAY_HOME at one)",
+                      root.string());
+  }
+  SLIPWAY_ASSIGN_OR_RETURN(auto db, Database::open(root / "metadata.db", /*create=*/false));
+  SLIPWAY_ASSIGN_OR_RETURN(int version, read_user_version(*db));
+  if (version > current_schema_version()) {
+    return make_error(ErrorCode::kUnsupportedVersion,
+                      "the store at {} was written by a newer slipway (metadata schema {}; this slipway "
+                      "reads up to {}); upgrade slipway to use it",
+                      root.string(), version, current_schema_version());
+  }
+  SLIPWAY_RETURN_IF_ERROR(migrate(*db, version));
+  SLIPWAY_RETURN_IF_ERROR(make_directories(root / "tmp"));
+  return std::unique_ptr<Store>(new Store(root, std::move(db), current_schema_version()));
+}
+
+FsckReport fsck_objects(Store& store) {
+  FsckReport report;
+  auto& objects = store.objects();
+  Status st = objects.for_each(
+      [&](const std::string& id) {
+        ++report.objects_checked;
+        auto size = objects.stored_size(id);
+        if (size.ok()) report.bytes_checked += *size;
+        Status v = objects.verify(id);
+        if (!v.ok()) report.problems.push_back({v.message(), objects.path_for(id).string()});
+      },
+      [&](const std::filesystem::path&) { ++report.temp_files; });
+  if (!st.ok()) report.problems.push_back({st.message(), objects.dir().string()});
+
+  auto check = store.db().prepare("PRAGMA integrity_check");
+  if (check.ok()) {
+    while (true) {
+      auto row = check->step();
+      if (!row.ok()) {
+        report.problems.push_back({row.status().message(), "metadata.db"});
+        break;
+      }
+      if (!*row) break;
+      std::string line = check->column_text(0);
+      if (line != "ok") report.problems.push_back({"integrity check: " + line, "metadata.db"});
+    }
+  } else {
+    report.problems.push_back({check.status().message(), "metadata.db"});
+  }
+  auto fk = store.db().prepare("PRAGMA foreign_key_check");
+  if (fk.ok()) {
+    while (true) {
+      auto row = fk->step();
+      if (!row.ok() || !*row) break;
+      report.problems.push_back(
+          {fmt::format("row {} of table {} refers to a missing row of {}", fk->column_int64(1), fk->column_text(0),
+                       fk->column_text(2)),
+           "metadata.db"});
+    }
+  }
+  return report;
+}
+
+}  // namespace slipway::store

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include <pwd.h>
 #include <unistd.h>
 
 #include "context.h"
@@ -23,6 +24,7 @@ std::string author_name() {
     const char* v = std::getenv(var);
     if (v != nullptr && *v != '\0') return v;
   }
+  if (const passwd* pw = ::getpwuid(::getuid()); pw != nullptr && pw->pw_name != nullptr) return pw->pw_name;
   return "unknown";
 }
 

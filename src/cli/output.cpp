@@ -13,8 +13,8 @@ int exit_code_for(const Status& status) {
     case ErrorCode::kInvalidArgument: return kExitUsage;
     case ErrorCode::kNotFound:
     case ErrorCode::kAlreadyExists:
-    case ErrorCode::kParseError:
-    case ErrorCode::kValidationFailed: return kExitInput;
+    case ErrorCode::kParseError: return kExitInput;
+    case ErrorCode::kValidationFailed: return kExitCheckFailed;
     case ErrorCode::kIoError:
     case ErrorCode::kCorrupt:
     case ErrorCode::kUnsupportedVersion:

@@ -45,8 +45,10 @@ void print_profile(const std::string& title, const data::DatasetProfile& p) {
   TextTable numeric({"column", "type", "missing", "distinct", "min", "p25", "median", "p75", "max", "mean", "std"});
   TextTable categorical({"column", "type", "missing", "distinct", "length", "top values"});
   bool any_sketch = false;
+  bool any_hll = false;
   for (const auto& c : p.columns) {
     std::string missing = human_count(c.missing);
+    any_hll |= !c.distinct_exact;
     if (has_numbers(c) && c.type != table::DataType::kBool) {
       any_sketch |= c.quantile_rank_error > 0;
       bool ts = c.type == table::DataType::kTimestamp;
@@ -63,7 +65,7 @@ void print_profile(const std::string& title, const data::DatasetProfile& p) {
   if (!numeric.empty() && !categorical.empty()) std::fputs("\n", stdout);
   if (!categorical.empty()) std::fputs(categorical.render({2, 3}).c_str(), stdout);
   if (any_sketch) std::fputs("\n(quantiles above 1,000,000 values come from a sketch; --json gives the rank error)\n", stdout);
-  std::fputs("(~ marks a HyperLogLog estimate, relative standard error 0.81%)\n", stdout);
+  if (any_hll) std::fputs("(~ marks a HyperLogLog estimate, relative standard error 0.81%)\n", stdout);
 }
 
 }  // namespace

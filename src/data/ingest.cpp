@@ -10,6 +10,7 @@
 #include "slipway/core/fs.h"
 #include "slipway/core/hash.h"
 #include "slipway/core/progress.h"
+#include "slipway/data/validate.h"
 #include "slipway/table/infer.h"
 #include "slipway/table/sql_source.h"
 
@@ -252,6 +253,16 @@ Result<IngestResult> ingest(store::Store& store, const std::string& source, cons
     SLIPWAY_ASSIGN_OR_RETURN(files, list_inputs(source, options));
   }
 
+  // A schema file pins column types for inference and must validate before anything is committed.
+  std::optional<DatasetRules> rules;
+  table::TableSchema pinned;
+  if (options.schema_file) {
+    SLIPWAY_ASSIGN_OR_RETURN(rules, load_rules(*options.schema_file));
+    for (const auto& c : rules->columns) {
+      if (c.type) pinned.columns.push_back({c.name, *c.type, c.nullable});
+    }
+  }
+
   table::CsvOptions csv = options.csv;
   if (!options.csv_delimiter_given && !files.empty() && files[0].name.find(".tsv") != std::string::npos) {
     csv.delimiter = '\t';
@@ -300,7 +311,8 @@ Result<IngestResult> ingest(store::Store& store, const std::string& source, cons
                                 file.name, files[0].name);
             }
           }
-          part_inferrers[part] = std::make_unique<table::TypeInferrer>(column_names, file.path.string());
+          part_inferrers[part] = std::make_unique<table::TypeInferrer>(column_names, file.path.string(),
+                                                                       rules ? &pinned : nullptr);
           table::RecordBatch batch;
           while (true) {
             SLIPWAY_ASSIGN_OR_RETURN(bool more, reader.next(batch, kBatchRows));
@@ -337,7 +349,16 @@ Result<IngestResult> ingest(store::Store& store, const std::string& source, cons
   SLIPWAY_ASSIGN_OR_RETURN(auto columns, inferrers[0].finish());
   for (const auto& c : columns) manifest.schema.columns.push_back(c.spec);
 
-  // Pass 2: profile with the now-known types, in parallel ranges where the input allows.
+  // Pass 2: profile with the now-known types, in parallel ranges where the input allows. With a
+  // schema the same pass validates, on one thread (the validator sees rows in order).
+  std::optional<Validator> validator;
+  if (rules) {
+    std::vector<std::string> names;
+    for (const auto& c : columns) names.push_back(c.spec.name);
+    SLIPWAY_ASSIGN_OR_RETURN(auto v, Validator::create(*rules, names));
+    validator.emplace(std::move(v));
+    threads = 1;
+  }
   std::vector<std::unique_ptr<Profiler>> profilers;
   for (size_t fi = 0; fi < files.size(); ++fi) {
     const auto& file = files[fi];
@@ -353,6 +374,7 @@ Result<IngestResult> ingest(store::Store& store, const std::string& source, cons
             SLIPWAY_ASSIGN_OR_RETURN(bool more, reader.next(batch, kBatchRows));
             if (!more) break;
             SLIPWAY_RETURN_IF_ERROR(part_profilers[part]->add(batch).with_context(file.name));
+            if (validator) SLIPWAY_RETURN_IF_ERROR(validator->add(batch));
             part_rows[part] += batch.num_rows;
           }
           return Status{};
@@ -368,6 +390,14 @@ Result<IngestResult> ingest(store::Store& store, const std::string& source, cons
   for (const auto& f : manifest.files) manifest.rows += f.rows;
   progress.set(total_bytes * 3);
   progress.finish();
+  if (validator) {
+    ValidationReport report = validator->finish();
+    if (!report.passed) {
+      return make_error(ErrorCode::kValidationFailed,
+                        "{} does not satisfy {}; nothing was committed. {} rule(s) failed:\n{}", source,
+                        options.schema_file->string(), report.violations.size(), render_text(report));
+    }
+  }
 
   SLIPWAY_ASSIGN_OR_RETURN(result.version_id, Datasets(store).commit(manifest, options.branch));
   SLIPWAY_ASSIGN_OR_RETURN(result.manifest, Datasets(store).load(result.version_id));

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `make demo`: the data loop on the bundled example (NYC flights 2013, CC0) with the embedded store.
+# Initialise a store, ingest Q1 and Q2 flights as two versions, ingest weather from a SQLite
+# database, infer a schema from Q1, validate Q2 against it, compare the two, show log and lineage.
+set -uo pipefail
+SLIPWAY=$(realpath "${1:-build/release/src/cli/slipway}")
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+DEMO=$ROOT/build/demo
+rm -rf "$DEMO" && mkdir -p "$DEMO" && cd "$DEMO"
+export SLIPWAY_HOME=$DEMO/.slipway
+FLIGHTS=$ROOT/data/nycflights13
+
+step() { printf '\n\033[1m== %s\033[0m\n$ %s\n' "$1" "${*:2}"; "${@:2}"; rc=$?; [ $rc -ne 0 ] && printf '(exit %d)\n' $rc; return 0; }
+need() { "$@" || { echo "demo: step failed: $*" >&2; exit 1; }; }
+
+# Quarterly slices of the flights table (month is the second column; the file has no quoted commas).
+awk -F, 'NR==1 || ($2>=1 && $2<=3)' "$FLIGHTS/flights.csv" > flights_q1.csv
+awk -F, 'NR==1 || ($2>=4 && $2<=6)' "$FLIGHTS/flights.csv" > flights_q2.csv
+sqlite3 weather.db ".import --csv $FLIGHTS/weather.csv weather"
+
+step "Create the store" need "$SLIPWAY" init
+step "Ingest Q1 flights" need "$SLIPWAY" data ingest flights_q1.csv --dataset flights -m "flights, Q1 2013"
+need "$SLIPWAY" data tag flights q1 >/dev/null
+step "Ingest Q2 flights (a new version of the same dataset)" need "$SLIPWAY" data ingest flights_q2.csv --dataset flights -m "flights, Q2 2013"
+need "$SLIPWAY" data tag flights q2 >/dev/null
+step "Ingest weather from a SQLite query (a second source)" need "$SLIPWAY" data ingest "sqlite://$DEMO/weather.db?query=SELECT * FROM weather WHERE month <= 6" --dataset weather -m "hourly weather, H1 2013"
+step "Profile Q1" need "$SLIPWAY" data profile flights@q1
+step "Infer a schema from Q1" need "$SLIPWAY" data schema infer flights@q1 -o schema.yaml
+sed -n '1,25p' schema.yaml
+step "Validate Q2 against Q1's schema (violations are expected: the seasons change)" "$SLIPWAY" data validate flights@q2 --schema schema.yaml
+step "Compare Q1 and Q2 distributions" "$SLIPWAY" data compare flights@q1 flights@q2
+step "History" need "$SLIPWAY" data log flights
+step "Lineage of the newest version" need "$SLIPWAY" data show flights@main
+step "All datasets" need "$SLIPWAY" data ls
+step "Verify the store" need "$SLIPWAY" fsck
+printf '\nThe demo store is in %s (SLIPWAY_HOME=%s).\n' "$DEMO" "$SLIPWAY_HOME"

@@ -54,7 +54,7 @@ struct DatasetProfile {
 
 struct ProfileOptions {
   size_t histogram_bins = 20;
-  size_t top_values = 10;
+  size_t top_values = 50;  // enough for schema inference to list every value of small categoricals
   size_t exact_distinct_limit = 100000;   // exact distinct counting up to here, HyperLogLog above
   size_t exact_quantile_limit = 1000000;  // exact quantiles up to here, sketch above
 };

@@ -11,6 +11,7 @@ APT_PACKAGES=(
   libfmt-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
   libsqlite3-dev sqlite3 libpq-dev postgresql
   libssl-dev libxxhash-dev libzstd-dev zlib1g-dev zstd
+  libonnx-dev libprotobuf-dev protobuf-compiler
   clang clang-format clang-tidy libclang-rt-14-dev
   python3-venv
 )
@@ -31,9 +32,8 @@ fi
 PY=${PYTHON:-python3}
 req_hash=$(sha256sum requirements-dev.txt | cut -c1-16)
 if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.req-hash 2>/dev/null)" != "$req_hash" ]; then
-  echo "bootstrap: creating .venv (requirements-dev.txt)" >&2
-  rm -rf .venv
-  "$PY" -m venv .venv
+  echo "bootstrap: installing Python packages into .venv (requirements-dev.txt)" >&2
+  [ -x .venv/bin/python ] || "$PY" -m venv .venv
   .venv/bin/python -m pip install -q --upgrade pip >&2
   .venv/bin/python -m pip install -q -r requirements-dev.txt >&2
   echo "$req_hash" > .venv/.req-hash

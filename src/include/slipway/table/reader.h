@@ -31,6 +31,8 @@ class RecordReader {
   virtual const std::vector<std::string>& column_names() const = 0;
   // Replaces `batch` with up to `max_rows` rows. Returns false when the input is exhausted.
   // A malformed record is a kParseError whose message starts with "FILE:LINE:COLUMN: ".
+  // LINE is the 1-based physical line, COLUMN the 1-based character (not byte) column in it.
+  // Errors are sticky: after one, every call returns it again.
   virtual Result<bool> next(RecordBatch& batch, size_t max_rows) = 0;
   // Name used in messages (the file path as given, or a description of the source).
   virtual const std::string& source_name() const = 0;
@@ -48,6 +50,19 @@ struct CsvOptions {
   size_t max_field_bytes = 64u << 20;  // a longer field is a parse error, not an out-of-memory
 };
 
+// Blank lines (empty or a lone CR) are skipped and are not rows. A quote inside an unquoted field
+// is an error (RFC 4180; it would also break csv_split_points). Batches may hold fewer than
+// max_rows rows when a read block ends. Messages (after "FILE:LINE:COLUMN: "):
+//   unterminated quoted field (opened here) runs to the end of the file
+//   row has 4 fields but the header has 5 (columns: a,b,c,d,e)   (first 8 names, then ",...")
+//   invalid UTF-8 (byte 0xff) in column 'carrier'                 ("in the header" there)
+//   unexpected character 'x' after closing quote in column 'name'
+//   quote character inside an unquoted field in column 'size' (quote the whole field and ...)
+//   field in column 'notes' is longer than 67108864 bytes
+//   duplicate column name 'a' in the header (columns 1 and 3) / column 2 of the header has an empty name
+// and without a position: "FILE: the file is empty (expected a header line)",
+// "FILE: gzip decompression failed: <zlib's reason>" (likewise zstd; truncated input says
+// "the compressed data ends early (truncated file)"), "FILE: no such file" (kNotFound).
 // Opens a CSV file. gzip and zstd compression are detected from the magic bytes and decompressed
 // while streaming. A UTF-8 byte-order mark is skipped. Line endings LF and CRLF (also mixed).
 Result<std::unique_ptr<RecordReader>> open_csv(const std::filesystem::path& path, const CsvOptions& options);
@@ -81,5 +96,8 @@ struct JsonlOptions {
 // text, numbers their literal text, true/false "true"/"false", null and absent keys missing,
 // nested arrays/objects their compact JSON text. gzip/zstd detected as for CSV.
 Result<std::unique_ptr<RecordReader>> open_jsonl(const std::filesystem::path& path, const JsonlOptions& options);
+// The same over memory the caller keeps alive (uncompressed), e.g. a request body or a fuzz input.
+Result<std::unique_ptr<RecordReader>> open_jsonl_buffer(std::string_view data, std::string source_name,
+                                                        const JsonlOptions& options);
 
 }  // namespace slipway::table

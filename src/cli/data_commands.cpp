@@ -89,7 +89,13 @@ int run_ingest(Context& ctx, const IngestArgs& a) {
   auto store = ctx.open_store();
   if (!store.ok()) return report_error(store.status());
   auto result = data::ingest(**store, a.source, o);
-  if (!result.ok()) return report_error(result.status());
+  if (!result.ok()) {
+    int code = report_error(result.status());
+    if (result.status().code() == ErrorCode::kParseError && o.on_error == data::OnError::kFail) {
+      std::fprintf(stderr, "nothing was committed; `--on-error skip` or `--on-error quarantine` goes on past bad records\n");
+    }
+    return code;
+  }
   const auto& m = result->manifest;
   if (ctx.json) {
     print_json({{"version", result->version_id},

@@ -11,6 +11,7 @@
 #include "slipway/core/hash.h"
 #include "slipway/core/progress.h"
 #include "slipway/data/validate.h"
+#include "detail/bad_rows.h"
 #include "slipway/table/infer.h"
 #include "slipway/table/sql_source.h"
 
@@ -101,9 +102,44 @@ Result<std::vector<InputFile>> list_inputs(const fs::path& source, const IngestO
 }
 
 Result<std::unique_ptr<table::RecordReader>> open_reader(const InputFile& file, const table::CsvOptions& csv) {
-  if (file.format == "jsonl") return table::open_jsonl(file.path, table::JsonlOptions{});
+  if (file.format == "jsonl") {
+    table::JsonlOptions jsonl;
+    jsonl.on_bad_record = csv.on_bad_record;
+    return table::open_jsonl(file.path, jsonl);
+  }
   return table::open_csv(file.path, csv);
 }
+
+// Bad records met with --on-error skip|quarantine: malformed records (from the readers) and rows
+// whose values do not parse as the type a schema file pins.
+struct BadRecords {
+  static constexpr uint64_t kMaxKeptBytes = 256u << 20;
+  std::string jsonl;  // quarantine file: {"file", "line", "error", "record"} per line
+  std::vector<uint64_t> per_file;
+  uint64_t total = 0;
+  bool keep = false;
+
+  void add(size_t file_index, const std::string& file, uint64_t line, const std::string& error, std::string_view text) {
+    ++per_file[file_index];
+    ++total;
+    if (keep && jsonl.size() < kMaxKeptBytes) {
+      nlohmann::json j = {{"file", file}, {"line", line}, {"error", error}, {"record", std::string(text)}};
+      jsonl += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      jsonl += '\n';
+    }
+  }
+};
+
+std::string join_fields(const table::RecordBatch& batch, size_t row, char delimiter) {
+  std::string out;
+  for (size_t c = 0; c < batch.columns.size(); ++c) {
+    if (c > 0) out += delimiter;
+    out += batch.columns[c][row];
+  }
+  return out;
+}
+
+
 
 // Pass over the raw bytes: content-defined chunks, each hashed and stored.
 struct StoredFile {
@@ -226,9 +262,6 @@ Result<IngestResult> ingest(store::Store& store, const std::string& source, cons
                       "'{}' is not a valid dataset name (use letters, digits, '.', '_' and '-', at most 128)",
                       options.dataset);
   }
-  if (options.on_error != OnError::kFail) {
-    return make_error(ErrorCode::kInvalidArgument, "--on-error skip/quarantine is not available yet");
-  }
 
   // SQL sources are exported to a CSV in the store's temp folder, then ingested like a file.
   std::vector<InputFile> files;
@@ -290,7 +323,19 @@ Result<IngestResult> ingest(store::Store& store, const std::string& source, cons
   std::vector<std::string> column_names;
   std::vector<table::TypeInferrer> inferrers;
   unsigned threads = std::max(1u, options.threads);
-  for (const auto& file : files) {
+  const bool tolerant = options.on_error != OnError::kFail;
+  BadRecords bad;
+  bad.keep = options.on_error == OnError::kQuarantine;
+  bad.per_file.assign(files.size(), 0);
+  detail::PinnedTypes pinned_types;
+  for (size_t fi = 0; fi < files.size(); ++fi) {
+    const auto& file = files[fi];
+    table::CsvOptions pass1_csv = csv;
+    if (tolerant) {
+      pass1_csv.on_bad_record = [&bad, fi, &file](const table::BadRecord& r) {
+        bad.add(fi, file.name, r.line, r.message, r.text);
+      };
+    }
     SLIPWAY_ASSIGN_OR_RETURN(auto mapped, MappedFile::open(file.path));
     auto stored_future = std::async(std::launch::async, [&store, &mapped, &options, &progress] {
       return chunk_and_store(&store.objects(), mapped.view(), options.chunker, &progress);
@@ -299,7 +344,7 @@ Result<IngestResult> ingest(store::Store& store, const std::string& source, cons
     std::vector<std::unique_ptr<table::TypeInferrer>> part_inferrers(threads);
     std::mutex names_mutex;
     Status inferred = for_each_reader(
-        file, csv, /*threads=*/1,
+        file, pass1_csv, /*threads=*/1,
         [&](size_t part, table::RecordReader& reader) -> Status {
           {
             std::lock_guard<std::mutex> lock(names_mutex);
@@ -317,6 +362,23 @@ Result<IngestResult> ingest(store::Store& store, const std::string& source, cons
           while (true) {
             SLIPWAY_ASSIGN_OR_RETURN(bool more, reader.next(batch, kBatchRows));
             if (!more) break;
+            if (tolerant) {
+              if (pinned_types.by_column.empty()) {
+                for (const auto& name : column_names) {
+                  auto idx = pinned.index_of(name);
+                  pinned_types.by_column.push_back(idx ? std::optional(pinned.columns[*idx].type) : std::nullopt);
+                  pinned_types.any |= idx.has_value();
+                }
+              }
+              detail::drop_rows_with_bad_values(batch, pinned_types, [&](size_t r, size_t c) {
+                bad.add(fi, file.name, batch.line_numbers[r],
+                        fmt::format("{}:{}: value '{}' in column '{}' is not a valid {} (the schema says {})",
+                                    file.path.string(), batch.line_numbers[r], batch.columns[c][r], column_names[c],
+                                    table::data_type_name(*pinned_types.by_column[c]),
+                                    table::data_type_name(*pinned_types.by_column[c])),
+                        join_fields(batch, r, csv.delimiter));
+              });
+            }
             part_inferrers[part]->add(batch);
           }
           return Status{};
@@ -360,19 +422,22 @@ Result<IngestResult> ingest(store::Store& store, const std::string& source, cons
     threads = 1;
   }
   std::vector<std::unique_ptr<Profiler>> profilers;
+  table::CsvOptions pass2_csv = csv;
+  if (tolerant) pass2_csv.on_bad_record = [](const table::BadRecord&) {};  // recorded in pass 1
   for (size_t fi = 0; fi < files.size(); ++fi) {
     const auto& file = files[fi];
     size_t parts = 1;
     std::vector<std::unique_ptr<Profiler>> part_profilers(threads);
     std::vector<uint64_t> part_rows(threads, 0);
     SLIPWAY_RETURN_IF_ERROR(for_each_reader(
-        file, csv, threads,
+        file, pass2_csv, threads,
         [&](size_t part, table::RecordReader& reader) -> Status {
           part_profilers[part] = std::make_unique<Profiler>(columns, options.profile);
           table::RecordBatch batch;
           while (true) {
             SLIPWAY_ASSIGN_OR_RETURN(bool more, reader.next(batch, kBatchRows));
             if (!more) break;
+            if (tolerant) detail::drop_rows_with_bad_values(batch, pinned_types, [](size_t, size_t) {});
             SLIPWAY_RETURN_IF_ERROR(part_profilers[part]->add(batch).with_context(file.name));
             if (validator) SLIPWAY_RETURN_IF_ERROR(validator->add(batch));
             part_rows[part] += batch.num_rows;
@@ -399,6 +464,12 @@ Result<IngestResult> ingest(store::Store& store, const std::string& source, cons
     }
   }
 
+  for (size_t fi = 0; fi < files.size(); ++fi) manifest.files[fi].bad_records = bad.per_file[fi];
+  result.bad_records = bad.total;
+  if (bad.keep && bad.total > 0) {
+    SLIPWAY_ASSIGN_OR_RETURN(auto put, store.objects().put(bad.jsonl));
+    manifest.quarantine = put.id;
+  }
   SLIPWAY_ASSIGN_OR_RETURN(result.version_id, Datasets(store).commit(manifest, options.branch));
   SLIPWAY_ASSIGN_OR_RETURN(result.manifest, Datasets(store).load(result.version_id));
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

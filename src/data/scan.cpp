@@ -6,6 +6,7 @@
 
 #include "slipway/core/fs.h"
 #include "slipway/data/dataset.h"
+#include "detail/bad_rows.h"
 
 namespace slipway::data {
 
@@ -31,17 +32,35 @@ Status scan_version(store::Store& store, const VersionManifest& manifest,
       }
       if (!os) return make_error(ErrorCode::kIoError, "cannot write {}", tmp.string());
     }
+    // A version ingested with --on-error skip|quarantine has bad records: the reader skips the
+    // malformed ones and rows whose values break the recorded types are dropped, exactly as at ingest.
+    const bool skip_bad = file.bad_records > 0;
+    table::BadRecordHandler ignore;
+    if (skip_bad) ignore = [](const table::BadRecord&) {};
     std::unique_ptr<table::RecordReader> reader;
     if (file.format == "jsonl") {
-      SLIPWAY_ASSIGN_OR_RETURN(reader, table::open_jsonl(tmp, table::JsonlOptions{}));
+      table::JsonlOptions jsonl;
+      jsonl.on_bad_record = ignore;
+      SLIPWAY_ASSIGN_OR_RETURN(reader, table::open_jsonl(tmp, jsonl));
     } else {
-      SLIPWAY_ASSIGN_OR_RETURN(reader, table::open_csv(tmp, manifest.read.csv));
+      table::CsvOptions csv = manifest.read.csv;
+      csv.on_bad_record = ignore;
+      SLIPWAY_ASSIGN_OR_RETURN(reader, table::open_csv(tmp, csv));
+    }
+    detail::PinnedTypes types;
+    if (skip_bad) {
+      for (const auto& name : reader->column_names()) {
+        auto idx = manifest.schema.index_of(name);
+        types.by_column.push_back(idx ? std::optional(manifest.schema.columns[*idx].type) : std::nullopt);
+        types.any |= idx.has_value();
+      }
     }
     table::RecordBatch batch;
     while (true) {
       SLIPWAY_ASSIGN_OR_RETURN(bool more, reader->next(batch, 65536));
       if (!more) break;
-      SLIPWAY_RETURN_IF_ERROR(on_batch(batch));
+      if (skip_bad) detail::drop_rows_with_bad_values(batch, types, [](size_t, size_t) {});
+      if (batch.num_rows > 0) SLIPWAY_RETURN_IF_ERROR(on_batch(batch));
     }
   }
   return {};

@@ -102,7 +102,19 @@ class CsvReader final : public RecordReader {
         }
         SLIPWAY_RETURN_IF_ERROR(remember(fill()));
       } else if (outcome == Outcome::kError) {
-        return status_;
+        // Fields of the failed record may already be in the batch.
+        for (size_t c = 0; c < batch.columns.size(); ++c) {
+          batch.columns[c].resize(rows);
+          batch.nulls[c].resize(rows);
+        }
+        if (!options_.on_bad_record) return status_;
+        if (!skip_bad_record()) {
+          // The record's line break is not in the buffer yet: hand out what we have, or read on.
+          status_ = Status::ok_status();
+          if (rows > 0) break;
+          if (end_ == cap_) compact();
+          SLIPWAY_RETURN_IF_ERROR(remember(fill()));
+        }
       }
     }
     batch.num_rows = rows;
@@ -111,6 +123,32 @@ class CsvReader final : public RecordReader {
 
  private:
   enum class Outcome { kRow, kBlank, kNeedMore, kError };
+
+  // Reports the record at pos_ (which failed with status_) to on_bad_record and moves past it, to
+  // just after the first line break at or after the error. False when that line break has not
+  // been read yet (and the input goes on).
+  bool skip_bad_record() {
+    size_t from = std::min(std::max(fail_offset_, pos_), end_);
+    const void* nl = from < end_ ? std::memchr(buf_ + from, '\n', end_ - from) : nullptr;
+    if (nl == nullptr && !eof_) return false;
+    size_t stop = nl ? static_cast<size_t>(static_cast<const char*>(nl) - buf_) + 1 : end_;
+    std::string_view text(buf_ + pos_, stop - pos_);
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+    BadRecord bad;
+    bad.line = line_;
+    bad.message = status_.message();
+    bad.text = text;
+    options_.on_bad_record(bad);
+    for (size_t i = pos_; i < stop; ++i) line_ += buf_[i] == '\n' ? 1 : 0;
+    pos_ = stop;
+    if (first_bad_ != kNoOffset && first_bad_ < stop) {
+      // Bytes after the skipped record are validated afresh.
+      first_bad_ = kNoOffset;
+      validated_ = stop;
+    }
+    status_ = Status::ok_status();
+    return true;
+  }
 
   Status remember(Status status) {
     if (!status.ok()) status_ = status;
@@ -235,6 +273,7 @@ class CsvReader final : public RecordReader {
   // occurs earlier in the record: errors are reported in input order.
   template <typename... Args>
   Outcome fail(size_t start, size_t offset, fmt::format_string<Args...> format, Args&&... args) {
+    fail_offset_ = offset;
     if (options_.validate_utf8) {
       validate_through(offset);
       if (first_bad_ < offset) return fail_utf8(start);
@@ -246,6 +285,7 @@ class CsvReader final : public RecordReader {
   }
 
   Outcome fail_utf8(size_t start) {
+    fail_offset_ = first_bad_;
     Position at = locate(start, first_bad_);
     status_ = make_error(ErrorCode::kParseError, "{}:{}:{}: invalid UTF-8 (byte 0x{:02x}) {}", name_, at.line,
                          at.column, static_cast<unsigned char>(buf_[first_bad_]), where(at.field));
@@ -458,6 +498,7 @@ class CsvReader final : public RecordReader {
               ? fail(start, start, "row has {} field{} but the header has {} (columns: {})", field,
                      field == 1 ? "" : "s", ncols, column_list())
               : fail(start, start, "row has {} field{} but the first row has {}", field, field == 1 ? "" : "s", ncols);
+      fail_offset_ = p > start ? p - 1 : start;  // a ragged record is skipped whole
       return outcome;
     }
     record_line_ = line_;
@@ -560,6 +601,7 @@ class CsvReader final : public RecordReader {
   uint64_t row_ = 1;
   uint64_t record_line_ = 1;
   bool in_header_ = false;
+  size_t fail_offset_ = 0;  // where the last error was found (for resynchronising after it)
   detail::Arena arena_;
   Status status_;
 };

@@ -328,16 +328,29 @@ class JsonlReader final : public RecordReader {
 
   // Parses the next non-blank line into values_; false at the end of the input.
   Result<bool> read_object() {
-    std::string_view line;
     for (;;) {
-      SLIPWAY_ASSIGN_OR_RETURN(bool more, lines_.next(&line, &line_));
-      if (!more) return false;
-      if (!is_blank(line)) break;
+      std::string_view line;
+      for (;;) {
+        SLIPWAY_ASSIGN_OR_RETURN(bool more, lines_.next(&line, &line_));
+        if (!more) return false;
+        if (!is_blank(line)) break;
+      }
+      Status st = parse_line(line);
+      if (st.ok()) return true;
+      if (!options_.on_bad_record) return st;
+      BadRecord bad;
+      bad.line = line_;
+      bad.message = st.message();
+      bad.text = line;
+      options_.on_bad_record(bad);
     }
+  }
+
+  Status parse_line(std::string_view line) {
     values_.assign(names_.size(), std::nullopt);
     handler_.reset();
     bool ok = Json::sax_parse(line.begin(), line.end(), &handler_, nlohmann::detail::input_format_t::json, true);
-    if (ok) return true;
+    if (ok) return Status::ok_status();
     if (handler_.not_object) {
       return make_error(ErrorCode::kParseError, "{}:{}: expected a JSON object, got {}", name_, line_,
                         handler_.not_object);

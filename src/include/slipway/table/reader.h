@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -40,6 +41,16 @@ class RecordReader {
   virtual uint64_t bytes_consumed() const = 0;
 };
 
+// A malformed record handed to CsvOptions/JsonlOptions::on_bad_record instead of failing the read
+// (`data ingest --on-error skip|quarantine`). The reader resynchronises at the next line break
+// after the error and goes on; errors in the header, decompression or I/O stay fatal.
+struct BadRecord {
+  uint64_t line = 0;      // 1-based physical line where the record starts
+  std::string message;    // exactly the error the reader would have failed with
+  std::string_view text;  // the raw record, without its line break; valid only during the call
+};
+using BadRecordHandler = std::function<void(const BadRecord&)>;
+
 struct CsvOptions {
   char delimiter = ',';
   char quote = '"';
@@ -48,6 +59,7 @@ struct CsvOptions {
   std::vector<std::string> null_tokens = {"", "NA", "null", "NULL"};
   bool validate_utf8 = true;
   size_t max_field_bytes = 64u << 20;  // a longer field is a parse error, not an out-of-memory
+  BadRecordHandler on_bad_record;      // unset: the first malformed record fails the read
 };
 
 // Blank lines (empty or a lone CR) are skipped and are not rows. A quote inside an unquoted field
@@ -90,6 +102,7 @@ struct JsonlOptions {
   // order; a key first seen later is a parse error that names it (the column set is fixed).
   size_t header_scan_rows = 1000;
   size_t max_line_bytes = 64u << 20;
+  BadRecordHandler on_bad_record;  // unset: the first malformed line fails the read
 };
 
 // JSON Lines: one JSON object per line; blank lines skipped. Strings become their unescaped

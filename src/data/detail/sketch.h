@@ -1,0 +1,182 @@
+// Streaming summaries used by the profiler (private to slipway::data): an open-addressing hash
+// index for exact distinct counting, HyperLogLog for distinct counts above the exact limit, a
+// deterministic mergeable quantile sketch with a tracked rank-error bound, and SpaceSaving heavy
+// hitters for the most frequent values of high-cardinality columns.
+#pragma once
+
+#include <bit>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace slipway::data::detail {
+
+// Maps 64-bit hashes to dense ids 0, 1, 2, ... in insertion order. Flat open addressing with linear
+// probing and load factor <= 1/2: one cache line per lookup, no allocation per insert.
+class FlatHashIndex {
+ public:
+  static constexpr uint32_t kNone = UINT32_MAX;
+
+  FlatHashIndex() { rehash(64); }
+
+  size_t size() const { return size_; }
+
+  // Returns the id of `key`, inserting it (id = size() before the call) when new.
+  uint32_t insert(uint64_t key) {
+    if (key == 0) {
+      if (zero_id_ == kNone) zero_id_ = static_cast<uint32_t>(size_++);
+      return zero_id_;
+    }
+    size_t i = slot_of(key);
+    while (true) {
+      const uint64_t k = keys_[i];
+      if (k == key) return ids_[i];
+      if (k == 0) break;
+      i = (i + 1) & mask_;
+    }
+    keys_[i] = key;
+    const auto id = static_cast<uint32_t>(size_++);
+    ids_[i] = id;
+    if (2 * size_ > keys_.size()) rehash(2 * keys_.size());
+    return id;
+  }
+
+  // Calls f(key, id) for every entry.
+  template <typename F>
+  void for_each(F&& f) const {
+    if (zero_id_ != kNone) f(uint64_t{0}, zero_id_);
+    for (size_t i = 0; i < keys_.size(); ++i) {
+      if (keys_[i] != 0) f(keys_[i], ids_[i]);
+    }
+  }
+
+  void release() {
+    std::vector<uint64_t>().swap(keys_);
+    std::vector<uint32_t>().swap(ids_);
+    size_ = 0;
+    zero_id_ = kNone;
+  }
+
+ private:
+  size_t slot_of(uint64_t key) const { return (key * 0x9e3779b97f4a7c15ULL) >> shift_ & mask_; }
+  void rehash(size_t capacity);
+
+  std::vector<uint64_t> keys_;  // 0 = empty slot; the key 0 itself lives in zero_id_
+  std::vector<uint32_t> ids_;
+  size_t mask_ = 0;
+  unsigned shift_ = 0;
+  size_t size_ = 0;
+  uint32_t zero_id_ = kNone;
+};
+
+// HyperLogLog (Flajolet et al. 2007) with precision p = 14: 16384 one-byte registers, relative
+// standard error 1.04 / sqrt(2^14) = 0.81%. The estimate uses Ertl's improved estimator ("New
+// cardinality estimation algorithms for HyperLogLog sketches", 2017), which is unbiased from 0 to
+// far beyond 2^50 without the empirical bias tables of HLL++. Merging is a register-wise max, so a
+// merged sketch equals the sketch of the combined stream.
+class HyperLogLog {
+ public:
+  static constexpr unsigned kPrecision = 14;
+  static constexpr size_t kRegisters = size_t{1} << kPrecision;
+  static constexpr double kRelativeStandardError = 1.04 / 128.0;  // 1.04 / sqrt(2^14)
+
+  HyperLogLog() : registers_(kRegisters, 0) {}
+
+  // `hash` must be a well-mixed 64-bit hash (xxh3_64).
+  void add_hash(uint64_t hash) {
+    const size_t index = hash >> (64 - kPrecision);
+    const uint64_t rest = hash << kPrecision;  // the remaining 50 bits, left-aligned
+    const auto rank = static_cast<uint8_t>(rest == 0 ? 64 - kPrecision + 1 : std::countl_zero(rest) + 1);
+    if (rank > registers_[index]) registers_[index] = rank;
+  }
+  void merge(const HyperLogLog& other);
+  double estimate() const;
+
+ private:
+  std::vector<uint8_t> registers_;
+};
+
+// Deterministic mergeable quantile sketch: a stack of compactors (Manku, Rajagopalan & Lindsay
+// 1998; the compactor view of Karnin, Lang & Liberty 2016, but with equal capacities and
+// alternating instead of random offsets, so results are reproducible). Level h holds items of
+// weight 2^h. When a level reaches `capacity` items it is sorted and every other item (offset
+// alternating between compactions) moves up with twice the weight.
+//
+// Error bound: for any y, one compaction at level h changes the estimated number of items <= y
+// (or < y) by at most 2^h. The sketch adds up these weights over every compaction it (and every
+// sketch merged into it) performed, so rank_error_bound() is a proven worst-case bound on
+// |estimated rank - true rank|, not an expectation. Each level contributes about n / capacity, so
+// the bound is about log2(n / capacity) / capacity of n: ~0.22% at n = 2M, ~0.45% at n = 1e9
+// with the default capacity 4096 (at most ~20 levels * 32 KiB of memory).
+class QuantileSketch {
+ public:
+  explicit QuantileSketch(size_t capacity = 4096);
+
+  void add(double value) {
+    levels_[0].push_back(value);
+    ++count_;
+    if (levels_[0].size() >= capacity_) compact_from(0);
+  }
+  void merge(const QuantileSketch& other);
+
+  uint64_t count() const { return count_; }
+  uint64_t rank_error_bound() const { return error_; }
+  double rank_error_fraction() const {
+    return count_ == 0 ? 0.0 : static_cast<double>(error_) / static_cast<double>(count_);
+  }
+  // For each q in [0, 1] (ascending), the smallest retained value whose estimated rank reaches
+  // q * (count - 1) + 1. Its true rank is within rank_error_bound() of that target.
+  std::vector<double> quantiles(const std::vector<double>& qs) const;
+
+ private:
+  void compact_from(size_t level);
+  void sort_level(std::vector<double>& values);
+
+  size_t capacity_;
+  std::vector<std::vector<double>> levels_;  // unsorted; sorted when compacted
+  std::vector<uint8_t> offsets_;             // next compaction offset per level (0 or 1)
+  uint64_t count_ = 0;
+  uint64_t error_ = 0;
+  std::vector<uint64_t> keys_, keys_spare_;  // radix sort buffers
+};
+
+// SpaceSaving (Metwally, Agrawal & El Abbadi 2005) with `capacity` counters. Every value whose true
+// frequency exceeds n / capacity is monitored, and each reported count overestimates the true
+// count by at most the smallest counter (<= n / capacity). Merging follows Agarwal et al.
+// ("Mergeable summaries", 2012): counts add, a value missing from a full summary is charged that
+// summary's minimum, then the largest `capacity` counters are kept — counts stay upper bounds.
+class HeavyHitters {
+ public:
+  struct Entry {
+    uint64_t key = 0;
+    uint64_t count = 0;
+    std::string text;
+  };
+
+  explicit HeavyHitters(size_t capacity) : capacity_(capacity) {}
+
+  // `key` identifies the value (its hash); `text` is stored only when the value becomes monitored.
+  void add(uint64_t key, std::string_view text, uint64_t count = 1);
+  void merge(const HeavyHitters& other);
+  // Entries by count descending, then text ascending.
+  std::vector<Entry> top(size_t n) const;
+  size_t capacity() const { return capacity_; }
+
+ private:
+  uint64_t min_count() const { return heap_.empty() ? 0 : entries_[heap_[0]].count; }
+  void sift_down(size_t pos);
+  void sift_up(size_t pos);
+  void rebuild(std::vector<Entry> entries);
+
+  size_t capacity_;
+  std::vector<Entry> entries_;
+  std::vector<uint32_t> heap_;      // min-heap of entry indices by count
+  std::vector<uint32_t> heap_pos_;  // entry index -> position in heap_
+  std::unordered_map<uint64_t, uint32_t> index_;
+};
+
+}  // namespace slipway::data::detail

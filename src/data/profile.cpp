@@ -1,0 +1,492 @@
+// Dataset profiling: one streaming pass, per-column statistics, mergeable across threads.
+//
+// What each statistic means (the contract drift detection relies on):
+// - count / missing: non-missing and missing values. NaN (float64) is a value: it counts in
+//   `count` and `distinct` but is left out of min/max/mean/stddev/quantiles/histogram.
+// - distinct: exact (a hash set of 64-bit value hashes) up to exact_distinct_limit distinct values;
+//   above it a HyperLogLog estimate (p = 14, relative standard error 1.04/sqrt(2^14) = 0.81%) and
+//   distinct_exact = false. Numbers are compared by value ("1.0" and "1" are one float64 value),
+//   strings by their bytes.
+// - min/max/mean/stddev: bool as 0/1, timestamps as microseconds since the epoch; stddev is the
+//   sample standard deviation (n - 1), absent for fewer than two values. Per batch the sums are
+//   taken around the batch's first value (shifted data), batches and threads are combined with
+//   Chan et al.'s pairwise formula, so the result does not depend on how rows are split.
+// - quantiles: q = 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99. Exact up to exact_quantile_limit values,
+//   computed like numpy.quantile's default ("linear": interpolate at position q * (n - 1));
+//   above the limit from a deterministic quantile sketch, quantile_rank_error then being its proven
+//   worst-case rank error as a fraction of the count (about 0.2-0.5%).
+// - histogram: histogram_bins equal-width bins over the inferred [min, max] (numpy.histogram's
+//   rules: bins half-open, the last one closed); one bin when min == max. Numeric and timestamp only.
+// - top_values: string, bool and int64 columns, count descending then value ascending. Exact while
+//   the column has at most exact_distinct_limit distinct values. Above that, string columns switch
+//   to SpaceSaving heavy hitters (capacity max(1024, 32 * top_values)): counts are then upper bounds
+//   that overestimate by at most count / capacity, and top_values_exact = false; int64 columns
+//   above the limit are not low-cardinality, so they report no top values (top_values_exact = false).
+// - min_length / max_length: string columns, in bytes.
+//
+// JSON layout (stored in dataset manifests; every key is always written, absent optionals as null;
+// doubles as shortest round-trip numbers, non-finite ones as the strings "inf", "-inf", "nan"):
+//   {"row_count": 3,
+//    "columns": [{"name": "fare", "type": "float64", "count": 3, "missing": 0,
+//                 "distinct": 3, "distinct_exact": true,
+//                 "min": 1.5, "max": 9.0, "mean": 4.0, "stddev": 2.1,
+//                 "quantiles": [{"q": 0.01, "value": 1.53}, ...], "quantile_rank_error": 0,
+//                 "histogram": {"edges": [1.5, ..., 9.0], "counts": [1, ...]},
+//                 "top_values": [{"value": "a", "count": 2}], "top_values_exact": true,
+//                 "min_length": null, "max_length": null}]}
+// Unknown keys are ignored when reading, so later versions may add fields.
+
+#include "slipway/data/profile.h"
+
+#include <algorithm>
+#include <bit>
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+#include "detail/sketch.h"
+#include "slipway/core/hash.h"
+
+namespace slipway::data {
+
+using table::DataType;
+
+namespace {
+
+constexpr double kQuantileLevels[] = {0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99};
+
+uint64_t hash_int(int64_t v) { return xxh3_64(&v, sizeof v); }
+uint64_t hash_double(double v) {
+  if (v == 0) v = 0.0;  // -0.0 == 0.0
+  if (std::isnan(v)) v = std::numeric_limits<double>::quiet_NaN();
+  const auto bits = std::bit_cast<uint64_t>(v);
+  return xxh3_64(&bits, sizeof bits);
+}
+
+struct NumericStats {
+  uint64_t n = 0;
+  double mean = 0, m2 = 0;
+  double min = std::numeric_limits<double>::infinity();
+  double max = -std::numeric_limits<double>::infinity();
+
+  // Chan, Golub & LeVeque (1979): combine (n, mean, M2) of two disjoint parts.
+  void merge(const NumericStats& o) {
+    if (o.n == 0) return;
+    if (n == 0) {
+      *this = o;
+      return;
+    }
+    const double na = static_cast<double>(n), nb = static_cast<double>(o.n), total = na + nb;
+    const double delta = o.mean - mean;
+    mean += delta * (nb / total);
+    m2 += o.m2 + delta * delta * (na * nb / total);
+    n += o.n;
+    min = std::min(min, o.min);
+    max = std::max(max, o.max);
+  }
+};
+
+}  // namespace
+
+struct ColumnState {
+  std::string name;
+  DataType type = DataType::kString;
+  bool track_top = false;
+  uint64_t count = 0, missing = 0;
+
+  // Distinct values: exact index of value hashes, then HyperLogLog.
+  detail::FlatHashIndex index;
+  bool overflowed = false;
+  std::unique_ptr<detail::HyperLogLog> hll;
+  // Exact counts and texts by index id while !overflowed (track_top columns).
+  std::vector<uint64_t> counts;
+  std::string arena;
+  std::vector<std::pair<size_t, uint32_t>> spans;
+  std::unique_ptr<detail::HeavyHitters> heavy;  // string columns after overflow
+
+  NumericStats stats;
+  std::vector<double> exact_values;
+  std::unique_ptr<detail::QuantileSketch> sketch;
+  std::vector<double> edges;
+  std::vector<uint64_t> histogram;
+  double hist_lo = 0, hist_scale = 0;
+
+  uint64_t min_len = UINT64_MAX, max_len = 0;
+
+  std::string_view text_of(uint32_t id) const { return std::string_view(arena).substr(spans[id].first, spans[id].second); }
+};
+
+struct Profiler::State {
+  ProfileOptions options;
+  uint64_t rows = 0;
+  std::vector<ColumnState> columns;
+};
+
+namespace {
+
+size_t heavy_capacity(const ProfileOptions& options) { return std::max<size_t>(1024, 32 * options.top_values); }
+
+void overflow_distinct(ColumnState& c, const ProfileOptions& options) {
+  c.overflowed = true;
+  c.hll = std::make_unique<detail::HyperLogLog>();
+  std::vector<std::pair<uint64_t, uint32_t>> entries;  // (key, id)
+  c.index.for_each([&](uint64_t key, uint32_t id) {
+    c.hll->add_hash(key);
+    if (c.track_top) entries.emplace_back(key, id);
+  });
+  if (c.type == DataType::kString) {
+    // Seed SpaceSaving with the largest exact counts: every value left out has a count no larger
+    // than the smallest kept one, which is SpaceSaving's invariant.
+    c.heavy = std::make_unique<detail::HeavyHitters>(heavy_capacity(options));
+    const size_t keep = std::min(entries.size(), c.heavy->capacity());
+    std::partial_sort(entries.begin(), entries.begin() + static_cast<ptrdiff_t>(keep), entries.end(),
+                      [&](const auto& a, const auto& b) {
+                        return c.counts[a.second] != c.counts[b.second] ? c.counts[a.second] > c.counts[b.second]
+                                                                        : c.text_of(a.second) < c.text_of(b.second);
+                      });
+    for (size_t i = 0; i < keep; ++i) c.heavy->add(entries[i].first, c.text_of(entries[i].second), c.counts[entries[i].second]);
+  }
+  c.index.release();
+  std::vector<uint64_t>().swap(c.counts);
+  std::string().swap(c.arena);
+  std::vector<std::pair<size_t, uint32_t>>().swap(c.spans);
+}
+
+// Records one value by its hash. `text` yields the value's display text; it is called only when a
+// value is seen for the first time (or enters the heavy hitters), so the common case costs nothing.
+template <typename TextFn>
+inline void observe(ColumnState& c, uint64_t hash, const ProfileOptions& options, TextFn&& text) {
+  if (!c.overflowed) {
+    const uint32_t id = c.index.insert(hash);
+    if (c.track_top) {
+      if (id == c.counts.size()) {
+        std::string_view t = text();
+        c.spans.emplace_back(c.arena.size(), static_cast<uint32_t>(t.size()));
+        c.arena.append(t);
+        c.counts.push_back(0);
+      }
+      ++c.counts[id];
+    }
+    if (c.index.size() > options.exact_distinct_limit) overflow_distinct(c, options);
+  } else {
+    c.hll->add_hash(hash);
+    if (c.heavy) c.heavy->add(hash, text());
+  }
+}
+
+void switch_to_sketch(ColumnState& c) {
+  c.sketch = std::make_unique<detail::QuantileSketch>();
+  for (double v : c.exact_values) c.sketch->add(v);
+  std::vector<double>().swap(c.exact_values);
+}
+
+inline void add_quantile_value(ColumnState& c, double v, const ProfileOptions& options) {
+  if (c.sketch) {
+    c.sketch->add(v);
+    return;
+  }
+  c.exact_values.push_back(v);
+  if (c.exact_values.size() > options.exact_quantile_limit) switch_to_sketch(c);
+}
+
+inline void add_histogram_value(ColumnState& c, double v) {
+  const size_t bins = c.histogram.size();
+  const double t = (v - c.hist_lo) * c.hist_scale;
+  size_t i = t <= 0 ? 0 : (t >= static_cast<double>(bins) ? bins - 1 : static_cast<size_t>(t));
+  // Rounding in the scaled position can land one bin off; the edges decide, as in numpy.
+  if (i > 0 && v < c.edges[i]) {
+    --i;
+  } else if (i + 1 < bins && v >= c.edges[i + 1]) {
+    ++i;
+  }
+  ++c.histogram[i];
+}
+
+Status parse_error(const ColumnState& c, const table::RecordBatch& batch, size_t r, uint64_t rows_before,
+                   std::string_view text) {
+  const uint64_t row = r < batch.row_numbers.size() ? batch.row_numbers[r] : rows_before + r + 1;
+  return make_error(ErrorCode::kParseError, "row {}: value '{}' in column '{}' is not a valid {}", row, text, c.name,
+                    table::data_type_name(c.type));
+}
+
+template <DataType kType>
+Status add_numeric(ColumnState& c, const table::RecordBatch& batch, size_t col, uint64_t rows_before,
+                   const ProfileOptions& options) {
+  const auto& values = batch.columns[col];
+  const std::vector<uint8_t>* nulls = col < batch.nulls.size() && !batch.nulls[col].empty() ? &batch.nulls[col] : nullptr;
+  const bool histogram = !c.histogram.empty();
+  // Sums around the batch's first value (shifted data) keep the variance accurate; the batch is
+  // then folded into the running totals with Chan's formula.
+  NumericStats part;
+  double shift = 0, s1 = 0, s2 = 0;
+  for (size_t r = 0; r < batch.num_rows; ++r) {
+    if (nulls && (*nulls)[r]) {
+      ++c.missing;
+      continue;
+    }
+    const std::string_view text = values[r];
+    double v;
+    int64_t iv = 0;
+    uint64_t hash;
+    if constexpr (kType == DataType::kFloat64) {
+      if (!table::parse_float64(text, &v)) return parse_error(c, batch, r, rows_before, text);
+      hash = hash_double(v);
+    } else {
+      if constexpr (kType == DataType::kInt64) {
+        if (!table::parse_int64(text, &iv)) return parse_error(c, batch, r, rows_before, text);
+      } else if constexpr (kType == DataType::kTimestamp) {
+        if (!table::parse_timestamp(text, &iv)) return parse_error(c, batch, r, rows_before, text);
+      } else {
+        bool b;
+        if (!table::parse_bool(text, &b)) return parse_error(c, batch, r, rows_before, text);
+        iv = b ? 1 : 0;
+      }
+      v = static_cast<double>(iv);
+      hash = hash_int(iv);
+    }
+    ++c.count;
+    observe(c, hash, options, [&]() -> std::string_view {
+      if constexpr (kType == DataType::kBool) {
+        return iv ? "true" : "false";
+      } else {
+        // Canonical decimal text, so "007" and "7" are shown as the one value they are.
+        static thread_local char buffer[24];
+        auto end = std::to_chars(buffer, buffer + sizeof buffer, iv).ptr;
+        return std::string_view(buffer, static_cast<size_t>(end - buffer));
+      }
+    });
+    if (std::isnan(v)) continue;
+    if (part.n == 0) shift = v;
+    const double d = v - shift;
+    s1 += d;
+    s2 += d * d;
+    ++part.n;
+    part.min = std::min(part.min, v);
+    part.max = std::max(part.max, v);
+    add_quantile_value(c, v, options);
+    if (histogram) add_histogram_value(c, v);
+  }
+  if (part.n > 0) {
+    const double n = static_cast<double>(part.n);
+    part.mean = shift + s1 / n;
+    part.m2 = std::max(0.0, s2 - s1 * s1 / n);
+    c.stats.merge(part);
+  }
+  return Status::ok_status();
+}
+
+void add_strings(ColumnState& c, const table::RecordBatch& batch, size_t col, const ProfileOptions& options) {
+  const auto& values = batch.columns[col];
+  const std::vector<uint8_t>* nulls = col < batch.nulls.size() && !batch.nulls[col].empty() ? &batch.nulls[col] : nullptr;
+  for (size_t r = 0; r < batch.num_rows; ++r) {
+    if (nulls && (*nulls)[r]) {
+      ++c.missing;
+      continue;
+    }
+    const std::string_view text = values[r];
+    ++c.count;
+    c.min_len = std::min<uint64_t>(c.min_len, text.size());
+    c.max_len = std::max<uint64_t>(c.max_len, text.size());
+    observe(c, xxh3_64(text), options, [&] { return text; });
+  }
+}
+
+// numpy's "linear" method, including its choice of formula on each side of t = 0.5 (numpy
+// _lerp), so exact quantiles match numpy.quantile bit for bit.
+double lerp(double a, double b, double t) {
+  const double diff = b - a;
+  return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
+}
+
+std::vector<std::pair<double, double>> exact_quantiles(std::vector<double>& values) {
+  std::vector<std::pair<double, double>> out;
+  const size_t n = values.size();
+  size_t start = 0;
+  for (double q : kQuantileLevels) {
+    const double position = q * static_cast<double>(n - 1);
+    const auto lo = static_cast<size_t>(position);
+    const double t = position - static_cast<double>(lo);
+    std::nth_element(values.begin() + static_cast<ptrdiff_t>(start), values.begin() + static_cast<ptrdiff_t>(lo),
+                     values.end());
+    const double a = values[lo];
+    const double b = lo + 1 < n ? *std::min_element(values.begin() + static_cast<ptrdiff_t>(lo) + 1, values.end()) : a;
+    out.emplace_back(q, t == 0 ? a : lerp(a, b, t));
+    start = lo;
+  }
+  return out;
+}
+
+void merge_distinct(ColumnState& c, ColumnState& o, const ProfileOptions& options) {
+  if (!c.overflowed && o.overflowed) overflow_distinct(c, options);
+  if (!o.overflowed) {
+    o.index.for_each([&](uint64_t key, uint32_t id) {
+      const uint64_t n = c.track_top ? o.counts[id] : 0;
+      if (!c.overflowed) {
+        const uint32_t mine = c.index.insert(key);
+        if (!c.track_top) return;
+        if (mine == c.counts.size()) {
+          const std::string_view t = o.text_of(id);
+          c.spans.emplace_back(c.arena.size(), static_cast<uint32_t>(t.size()));
+          c.arena.append(t);
+          c.counts.push_back(0);
+        }
+        c.counts[mine] += n;
+      } else {
+        c.hll->add_hash(key);
+        if (c.heavy) c.heavy->add(key, o.text_of(id), n);
+      }
+    });
+    if (!c.overflowed && c.index.size() > options.exact_distinct_limit) overflow_distinct(c, options);
+    return;
+  }
+  c.hll->merge(*o.hll);
+  if (c.heavy && o.heavy) c.heavy->merge(*o.heavy);
+}
+
+void merge_quantiles(ColumnState& c, ColumnState& o, const ProfileOptions& options) {
+  if (o.sketch && !c.sketch) switch_to_sketch(c);
+  if (c.sketch) {
+    if (o.sketch) {
+      c.sketch->merge(*o.sketch);
+    } else {
+      for (double v : o.exact_values) c.sketch->add(v);
+    }
+    return;
+  }
+  c.exact_values.insert(c.exact_values.end(), o.exact_values.begin(), o.exact_values.end());
+  if (c.exact_values.size() > options.exact_quantile_limit) switch_to_sketch(c);
+}
+
+}  // namespace
+
+const ColumnProfile* DatasetProfile::find(std::string_view name) const {
+  for (const ColumnProfile& c : columns) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+Profiler::Profiler(const std::vector<table::InferredColumn>& columns, ProfileOptions options)
+    : state_(std::make_unique<State>()) {
+  state_->options = options;
+  state_->columns.resize(columns.size());
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const table::InferredColumn& in = columns[i];
+    ColumnState& c = state_->columns[i];
+    c.name = in.spec.name;
+    c.type = in.spec.type;
+    c.track_top = c.type == DataType::kString || c.type == DataType::kBool || c.type == DataType::kInt64;
+    const bool has_histogram = is_numeric(c.type) || c.type == DataType::kTimestamp;
+    if (!has_histogram || !in.min || !in.max || options.histogram_bins == 0) continue;
+    const double lo = *in.min, hi = *in.max;
+    if (!std::isfinite(lo) || !std::isfinite(hi) || hi < lo) continue;
+    const size_t bins = lo == hi ? 1 : options.histogram_bins;
+    // Edges as numpy.linspace computes them: lo + i * step, the last one exactly hi.
+    const double step = (hi - lo) / static_cast<double>(bins);
+    for (size_t b = 0; b < bins; ++b) c.edges.push_back(static_cast<double>(b) * step + lo);
+    c.edges.push_back(hi);
+    c.histogram.assign(bins, 0);
+    c.hist_lo = lo;
+    c.hist_scale = lo == hi ? 0.0 : static_cast<double>(bins) / (hi - lo);
+  }
+}
+
+Profiler::~Profiler() = default;
+Profiler::Profiler(Profiler&&) noexcept = default;
+Profiler& Profiler::operator=(Profiler&&) noexcept = default;
+
+Status Profiler::add(const table::RecordBatch& batch) {
+  State& s = *state_;
+  if (batch.columns.size() != s.columns.size()) {
+    return make_error(ErrorCode::kInvalidArgument, "batch has {} columns but the profile has {}", batch.columns.size(),
+                      s.columns.size());
+  }
+  for (size_t col = 0; col < s.columns.size(); ++col) {
+    ColumnState& c = s.columns[col];
+    Status status;
+    switch (c.type) {
+      case DataType::kBool: status = add_numeric<DataType::kBool>(c, batch, col, s.rows, s.options); break;
+      case DataType::kInt64: status = add_numeric<DataType::kInt64>(c, batch, col, s.rows, s.options); break;
+      case DataType::kFloat64: status = add_numeric<DataType::kFloat64>(c, batch, col, s.rows, s.options); break;
+      case DataType::kTimestamp: status = add_numeric<DataType::kTimestamp>(c, batch, col, s.rows, s.options); break;
+      case DataType::kString: add_strings(c, batch, col, s.options); break;
+    }
+    SLIPWAY_RETURN_IF_ERROR(status);
+  }
+  s.rows += batch.num_rows;
+  return Status::ok_status();
+}
+
+void Profiler::merge(Profiler&& other) {
+  State& s = *state_;
+  State& o = *other.state_;
+  s.rows += o.rows;
+  const size_t n = std::min(s.columns.size(), o.columns.size());
+  for (size_t i = 0; i < n; ++i) {
+    ColumnState& c = s.columns[i];
+    ColumnState& oc = o.columns[i];
+    c.count += oc.count;
+    c.missing += oc.missing;
+    c.stats.merge(oc.stats);
+    c.min_len = std::min(c.min_len, oc.min_len);
+    c.max_len = std::max(c.max_len, oc.max_len);
+    for (size_t b = 0; b < c.histogram.size() && b < oc.histogram.size(); ++b) c.histogram[b] += oc.histogram[b];
+    merge_distinct(c, oc, s.options);
+    merge_quantiles(c, oc, s.options);
+  }
+}
+
+DatasetProfile Profiler::finish() {
+  State& s = *state_;
+  DatasetProfile profile;
+  profile.row_count = s.rows;
+  for (ColumnState& c : s.columns) {
+    ColumnProfile p;
+    p.name = c.name;
+    p.type = c.type;
+    p.count = c.count;
+    p.missing = c.missing;
+    p.distinct_exact = !c.overflowed;
+    p.distinct = c.overflowed ? static_cast<uint64_t>(std::llround(c.hll->estimate())) : c.index.size();
+    if (c.type != DataType::kString && c.stats.n > 0) {
+      p.min = c.stats.min;
+      p.max = c.stats.max;
+      p.mean = c.stats.mean;
+      if (c.stats.n >= 2) p.stddev = std::sqrt(c.stats.m2 / static_cast<double>(c.stats.n - 1));
+      if (c.sketch) {
+        std::vector<double> qs(std::begin(kQuantileLevels), std::end(kQuantileLevels));
+        std::vector<double> values = c.sketch->quantiles(qs);
+        for (size_t i = 0; i < qs.size(); ++i) p.quantiles.emplace_back(qs[i], values[i]);
+        p.quantile_rank_error = c.sketch->rank_error_fraction();
+      } else {
+        p.quantiles = exact_quantiles(c.exact_values);
+      }
+    }
+    if (!c.histogram.empty()) p.histogram = {c.edges, c.histogram};
+    if (c.track_top) {
+      if (!c.overflowed) {
+        std::vector<uint32_t> ids(c.counts.size());
+        for (uint32_t id = 0; id < ids.size(); ++id) ids[id] = id;
+        const size_t keep = std::min(ids.size(), s.options.top_values);
+        auto by_count = [&](uint32_t a, uint32_t b) {
+          return c.counts[a] != c.counts[b] ? c.counts[a] > c.counts[b] : c.text_of(a) < c.text_of(b);
+        };
+        std::partial_sort(ids.begin(), ids.begin() + static_cast<ptrdiff_t>(keep), ids.end(), by_count);
+        for (size_t i = 0; i < keep; ++i) p.top_values.push_back({std::string(c.text_of(ids[i])), c.counts[ids[i]]});
+      } else {
+        p.top_values_exact = false;
+        if (c.heavy) {
+          for (auto& e : c.heavy->top(s.options.top_values)) p.top_values.push_back({std::move(e.text), e.count});
+        }
+      }
+    }
+    if (c.type == DataType::kString && c.count > 0) {
+      p.min_length = c.min_len;
+      p.max_length = c.max_len;
+    }
+    profile.columns.push_back(std::move(p));
+  }
+  return profile;
+}
+
+}  // namespace slipway::data

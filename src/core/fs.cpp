@@ -42,7 +42,16 @@ Status make_directories(const fs::path& dir) {
   return {};
 }
 
-Status write_file_atomic(const fs::path& path, std::string_view contents) {
+Status sync_filesystem(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno_error("cannot open", path);
+  int rc = ::syncfs(fd);
+  ::close(fd);
+  if (rc != 0) return errno_error("cannot sync the file system of", path);
+  return {};
+}
+
+Status write_file_atomic(const fs::path& path, std::string_view contents, bool durable) {
   fs::path tmp = path;
   tmp += temp_suffix();
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -61,7 +70,7 @@ Status write_file_atomic(const fs::path& path, std::string_view contents) {
     p += n;
     left -= static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0) {
+  if (durable && ::fsync(fd) != 0) {
     Status st = errno_error("cannot fsync", tmp);
     ::close(fd);
     ::unlink(tmp.c_str());
@@ -73,6 +82,7 @@ Status write_file_atomic(const fs::path& path, std::string_view contents) {
     ::unlink(tmp.c_str());
     return st;
   }
+  if (!durable) return {};
   return fsync_directory(path.parent_path().empty() ? fs::path(".") : path.parent_path());
 }
 

@@ -173,6 +173,8 @@ Result<std::string> Datasets::commit(VersionManifest manifest, const std::string
   std::string text = canonical_manifest_text(manifest);
   SLIPWAY_ASSIGN_OR_RETURN(auto put, store_.objects().put(text));
   const std::string& id = put.id;
+  // Every chunk, the quarantine and the manifest become durable before the version is recorded.
+  SLIPWAY_RETURN_IF_ERROR(store_.objects().sync());
 
   std::string now = now_iso8601();
   SLIPWAY_ASSIGN_OR_RETURN(auto ds, db.prepare("INSERT OR IGNORE INTO datasets(name, created_at) VALUES (?, ?)"));

@@ -10,19 +10,15 @@ namespace slipway::data::detail {
 // ---- FlatHashIndex -------------------------------------------------------------------------
 
 void FlatHashIndex::rehash(size_t capacity) {
-  std::vector<uint64_t> old_keys(capacity, 0);
-  std::vector<uint32_t> old_ids(capacity, 0);
-  old_keys.swap(keys_);
-  old_ids.swap(ids_);
+  std::vector<Slot> old(capacity, Slot{0, 0});
+  old.swap(slots_);
   mask_ = capacity - 1;
   shift_ = static_cast<unsigned>(64 - std::countr_zero(capacity));
-  for (size_t i = 0; i < old_keys.size(); ++i) {
-    const uint64_t key = old_keys[i];
-    if (key == 0) continue;
-    size_t s = slot_of(key);
-    while (keys_[s] != 0) s = (s + 1) & mask_;
-    keys_[s] = key;
-    ids_[s] = old_ids[i];
+  for (const Slot& slot : old) {
+    if (slot.key == 0) continue;
+    size_t s = slot_of(slot.key);
+    while (slots_[s].key != 0) s = (s + 1) & mask_;
+    slots_[s] = slot;
   }
 }
 
@@ -77,9 +73,15 @@ double HyperLogLog::estimate() const {
 // ---- QuantileSketch ------------------------------------------------------------------------
 
 QuantileSketch::QuantileSketch(size_t capacity) : capacity_(std::max<size_t>(capacity, 4)) {
-  levels_.emplace_back();
+  add_level();
   levels_[0].reserve(capacity_);
+}
+
+void QuantileSketch::add_level() {
+  levels_.emplace_back();
   offsets_.push_back(0);
+  runs_.push_back(levels_.size() == 1 ? kUnknownRuns : 0);
+  second_run_.push_back(0);
 }
 
 namespace {
@@ -94,71 +96,80 @@ inline double from_sortable_bits(uint64_t u) {
   return std::bit_cast<double>(u ^ (u >> 63 ? uint64_t{1} << 63 : ~uint64_t{0}));
 }
 
-}  // namespace
-
-// One pass of bucket sort on the highest 11 bits in which the keys differ, then insertion sort
-// inside the (mostly tiny) buckets; a bucket that ends up large (skewed data) gets std::sort, which
-// bounds the worst case. Several times faster than std::sort on a few thousand doubles, and
-// sorting the compactor buffers is most of the sketch's per-value cost.
-void QuantileSketch::sort_level(std::vector<double>& values) {
-  const size_t n = values.size();
-  if (n < 64) {
-    std::sort(values.begin(), values.end());
+// Most-significant-digit radix sort: each round buckets a range by the top 8 bits in which its
+// keys differ (so shared exponent bytes cost nothing), then recurses into buckets; small ranges get
+// insertion sort. Several times faster than std::sort on a few thousand doubles, and sorting the
+// compactor buffers is most of the sketch's per-value cost.
+void msd_radix_sort(uint64_t* keys, uint64_t* spare, size_t n) {
+  if (n <= 32) {
+    for (size_t i = 1; i < n; ++i) {
+      const uint64_t key = keys[i];
+      size_t j = i;
+      for (; j > 0 && keys[j - 1] > key; --j) keys[j] = keys[j - 1];
+      keys[j] = key;
+    }
     return;
   }
-  keys_.resize(n);
-  keys_spare_.resize(n);
   uint64_t any = 0, all = ~uint64_t{0};
   for (size_t i = 0; i < n; ++i) {
-    const uint64_t k = sortable_bits(values[i]);
-    keys_[i] = k;
-    any |= k;
-    all &= k;
+    any |= keys[i];
+    all &= keys[i];
   }
   const uint64_t varying = any & ~all;
   if (varying == 0) return;  // all equal
-  constexpr unsigned kBits = 11;
-  constexpr size_t kBuckets = size_t{1} << kBits;
   const unsigned top = 63 - static_cast<unsigned>(std::countl_zero(varying));
-  const unsigned shift = top >= kBits - 1 ? top - (kBits - 1) : 0;
-  uint32_t offsets[kBuckets + 1] = {};
-  for (size_t i = 0; i < n; ++i) ++offsets[((keys_[i] >> shift) & (kBuckets - 1)) + 1];
-  for (size_t b = 1; b <= kBuckets; ++b) offsets[b] += offsets[b - 1];
-  uint32_t next[kBuckets];
-  std::copy(offsets, offsets + kBuckets, next);
-  for (size_t i = 0; i < n; ++i) keys_spare_[next[(keys_[i] >> shift) & (kBuckets - 1)]++] = keys_[i];
-  uint64_t* k = keys_spare_.data();
-  for (size_t b = 0; b < kBuckets; ++b) {
-    const uint32_t begin = offsets[b], end = offsets[b + 1];
-    if (end - begin <= 1) continue;
-    if (end - begin > 32) {
-      std::sort(k + begin, k + end);
-      continue;
-    }
-    for (uint32_t i = begin + 1; i < end; ++i) {
-      const uint64_t key = k[i];
-      uint32_t j = i;
-      for (; j > begin && k[j - 1] > key; --j) k[j] = k[j - 1];
-      k[j] = key;
-    }
+  const unsigned shift = top >= 7 ? top - 7 : 0;
+  uint32_t offsets[257] = {};
+  for (size_t i = 0; i < n; ++i) ++offsets[((keys[i] >> shift) & 0xFF) + 1];
+  for (size_t b = 1; b <= 256; ++b) offsets[b] += offsets[b - 1];
+  uint32_t next[256];
+  std::copy(offsets, offsets + 256, next);
+  for (size_t i = 0; i < n; ++i) spare[next[(keys[i] >> shift) & 0xFF]++] = keys[i];
+  std::copy(spare, spare + n, keys);
+  if (shift == 0) return;  // the digit held the last varying bits
+  for (size_t b = 0; b < 256; ++b) {
+    if (offsets[b + 1] - offsets[b] > 1) msd_radix_sort(keys + offsets[b], spare + offsets[b], offsets[b + 1] - offsets[b]);
   }
-  for (size_t i = 0; i < n; ++i) values[i] = from_sortable_bits(k[i]);
+}
+
+}  // namespace
+
+void QuantileSketch::sort_level(std::vector<double>& values) {
+  const size_t n = values.size();
+  keys_.resize(n);
+  keys_spare_.resize(n);
+  for (size_t i = 0; i < n; ++i) keys_[i] = sortable_bits(values[i]);
+  msd_radix_sort(keys_.data(), keys_spare_.data(), n);
+  for (size_t i = 0; i < n; ++i) values[i] = from_sortable_bits(keys_[i]);
 }
 
 void QuantileSketch::compact_from(size_t level) {
   for (size_t h = level; h < levels_.size() && levels_[h].size() >= capacity_; ++h) {
-    if (h + 1 == levels_.size()) {
-      levels_.emplace_back();
-      offsets_.push_back(0);
-    }
+    if (h + 1 == levels_.size()) add_level();
     std::vector<double>& buffer = levels_[h];
     std::vector<double>& upper = levels_[h + 1];
-    sort_level(buffer);
+    if (runs_[h] == 2) {
+      const auto middle = buffer.begin() + static_cast<ptrdiff_t>(second_run_[h]);
+      scratch_.clear();
+      std::merge(buffer.begin(), middle, middle, buffer.end(), std::back_inserter(scratch_));
+      buffer.swap(scratch_);
+    } else if (runs_[h] > 2) {
+      sort_level(buffer);
+    }
     const size_t even = buffer.size() & ~size_t{1};
     const size_t offset = offsets_[h];
     offsets_[h] ^= 1;
+    const size_t upper_before = upper.size();
     for (size_t i = offset; i < even; i += 2) upper.push_back(buffer[i]);
-    // An odd item out (the largest) stays behind.
+    if (runs_[h + 1] == 0) {
+      runs_[h + 1] = 1;
+    } else if (runs_[h + 1] == 1) {
+      runs_[h + 1] = 2;
+      second_run_[h + 1] = upper_before;
+    } else {
+      runs_[h + 1] = kUnknownRuns;
+    }
+    // An odd item out (the largest) stays behind, a sorted run of one.
     if (even < buffer.size()) {
       const double last = buffer.back();
       buffer.clear();
@@ -166,6 +177,7 @@ void QuantileSketch::compact_from(size_t level) {
     } else {
       buffer.clear();
     }
+    if (h > 0) runs_[h] = buffer.empty() ? 0 : 1;
     error_ += uint64_t{1} << h;
   }
 }
@@ -173,12 +185,11 @@ void QuantileSketch::compact_from(size_t level) {
 void QuantileSketch::merge(const QuantileSketch& other) {
   count_ += other.count_;
   error_ += other.error_;
-  while (levels_.size() < other.levels_.size()) {
-    levels_.emplace_back();
-    offsets_.push_back(0);
-  }
+  while (levels_.size() < other.levels_.size()) add_level();
   for (size_t h = 0; h < other.levels_.size(); ++h) {
+    if (other.levels_[h].empty()) continue;
     levels_[h].insert(levels_[h].end(), other.levels_[h].begin(), other.levels_[h].end());
+    runs_[h] = kUnknownRuns;
   }
   // Compacting an over-full level all at once still costs only 2^h of rank error.
   for (size_t h = 0; h < levels_.size(); ++h) {

@@ -2,6 +2,7 @@
 
 #include <zstd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <system_error>
 
@@ -33,7 +34,29 @@ bool is_hex_id(std::string_view id) {
   return true;
 }
 
+// Cheap check of an existing object file: right magic, a known codec, the expected raw size and a
+// plausible file size (a raw object's size is exact; a zstd frame must declare the raw size).
+bool header_is_sound(const std::filesystem::path& path, uint64_t raw_size) {
+  std::error_code ec;
+  auto file_size = std::filesystem::file_size(path, ec);
+  if (ec || file_size < kHeaderSize) return false;
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return false;
+  char head[kHeaderSize + 18];
+  size_t n = std::fread(head, 1, sizeof head, f);
+  std::fclose(f);
+  if (n < kHeaderSize || std::memcmp(head, kMagic, 4) != 0 || get_u64_le(head + 8) != raw_size) return false;
+  uint8_t codec = static_cast<uint8_t>(head[5]);
+  if (codec == kCodecRaw) return file_size == kHeaderSize + raw_size;
+  if (codec == kCodecZstd) {
+    return n > kHeaderSize && ZSTD_getFrameContentSize(head + kHeaderSize, n - kHeaderSize) == raw_size;
+  }
+  return false;
+}
+
 }  // namespace
+
+Status ObjectStore::sync() const { return sync_filesystem(dir_); }
 
 ObjectStore::ObjectStore(std::filesystem::path dir, ObjectStoreOptions options)
     : dir_(std::move(dir)), options_(options) {}
@@ -55,8 +78,9 @@ Result<PutResult> ObjectStore::put_with_digest(const Sha256Digest& digest, std::
   PutResult result;
   result.id = to_hex(digest);
   auto path = path_for(result.id);
-  std::error_code ec;
-  if (std::filesystem::exists(path, ec)) return result;
+  // An object already present is reused (deduplication) when its header is sound; a file cut short
+  // by a power loss before it was synced is written again.
+  if (header_is_sound(path, content.size())) return result;
 
   std::string file(kHeaderSize, '\0');
   std::memcpy(file.data(), kMagic, 4);
@@ -78,7 +102,7 @@ Result<PutResult> ObjectStore::put_with_digest(const Sha256Digest& digest, std::
   }
   file[5] = static_cast<char>(codec);
   SLIPWAY_RETURN_IF_ERROR(make_directories(path.parent_path()));
-  SLIPWAY_RETURN_IF_ERROR(write_file_atomic(path, file));
+  SLIPWAY_RETURN_IF_ERROR(write_file_atomic(path, file, /*durable=*/false));
   result.written = true;
   result.stored_bytes = file.size();
   return result;

@@ -33,30 +33,31 @@ class FlatHashIndex {
     }
     size_t i = slot_of(key);
     while (true) {
-      const uint64_t k = keys_[i];
-      if (k == key) return ids_[i];
-      if (k == 0) break;
+      const Slot& slot = slots_[i];
+      if (slot.key == key) return slot.id;
+      if (slot.key == 0) break;
       i = (i + 1) & mask_;
     }
-    keys_[i] = key;
     const auto id = static_cast<uint32_t>(size_++);
-    ids_[i] = id;
-    if (2 * size_ > keys_.size()) rehash(2 * keys_.size());
+    slots_[i] = {key, id};
+    if (2 * size_ > slots_.size()) rehash(2 * slots_.size());
     return id;
   }
+
+  // Lookups miss the cache once the table outgrows it; callers prefetch a few keys ahead.
+  void prefetch(uint64_t key) const { __builtin_prefetch(&slots_[slot_of(key)]); }
 
   // Calls f(key, id) for every entry.
   template <typename F>
   void for_each(F&& f) const {
     if (zero_id_ != kNone) f(uint64_t{0}, zero_id_);
-    for (size_t i = 0; i < keys_.size(); ++i) {
-      if (keys_[i] != 0) f(keys_[i], ids_[i]);
+    for (const Slot& slot : slots_) {
+      if (slot.key != 0) f(slot.key, slot.id);
     }
   }
 
   void release() {
-    std::vector<uint64_t>().swap(keys_);
-    std::vector<uint32_t>().swap(ids_);
+    std::vector<Slot>().swap(slots_);
     size_ = 0;
     zero_id_ = kNone;
   }
@@ -65,8 +66,11 @@ class FlatHashIndex {
   size_t slot_of(uint64_t key) const { return (key * 0x9e3779b97f4a7c15ULL) >> shift_ & mask_; }
   void rehash(size_t capacity);
 
-  std::vector<uint64_t> keys_;  // 0 = empty slot; the key 0 itself lives in zero_id_
-  std::vector<uint32_t> ids_;
+  struct Slot {
+    uint64_t key;  // 0 = empty; the key 0 itself lives in zero_id_
+    uint32_t id;
+  };
+  std::vector<Slot> slots_;  // key and id side by side: one cache miss per lookup
   size_t mask_ = 0;
   unsigned shift_ = 0;
   size_t size_ = 0;
@@ -135,13 +139,20 @@ class QuantileSketch {
  private:
   void compact_from(size_t level);
   void sort_level(std::vector<double>& values);
+  void add_level();
 
   size_t capacity_;
   std::vector<std::vector<double>> levels_;  // unsorted; sorted when compacted
   std::vector<uint8_t> offsets_;             // next compaction offset per level (0 or 1)
+  // Levels above 0 receive whole sorted runs; with at most two runs a compaction merges them
+  // instead of sorting. kUnknownRuns after a sketch merge appended arbitrary data.
+  static constexpr uint8_t kUnknownRuns = 3;
+  std::vector<uint8_t> runs_;
+  std::vector<size_t> second_run_;
   uint64_t count_ = 0;
   uint64_t error_ = 0;
   std::vector<uint64_t> keys_, keys_spare_;  // radix sort buffers
+  std::vector<double> scratch_;
 };
 
 // SpaceSaving (Metwally, Agrawal & El Abbadi 2005) with `capacity` counters. Every value whose true

@@ -14,7 +14,12 @@ namespace slipway {
 
 namespace fs = std::filesystem;
 
-Status write_file_atomic(const fs::path& path, std::string_view contents);
+// `durable` = false skips the fsyncs (the rename is still atomic, so a killed process never leaves
+// a torn file); the caller then makes the data durable later, e.g. with sync_filesystem() before
+// recording anything that refers to it.
+Status write_file_atomic(const fs::path& path, std::string_view contents, bool durable = true);
+// syncfs(2) on the file system holding `path`: one flush instead of one fsync per file.
+Status sync_filesystem(const fs::path& path);
 Result<std::string> read_file(const fs::path& path);
 Status fsync_directory(const fs::path& dir);
 // Creates the folder and its parents; OK when it exists.

@@ -1,0 +1,43 @@
+// The native inference engine. A Predictor is compiled once from a validated Model and is then
+// immutable and safe for any number of concurrent callers. Inputs are dense float32 feature rows
+// (row-major, NaN = missing), already encoded by FeatureEncoder.
+//
+//   predict(x, n_rows, out)   batch: out[r * n_outputs + k]; large batches are split across threads
+//   predict_row(x, out)       single row: no allocation, no locks, no threads
+//
+// Tree ensembles are flattened into a cache-friendly layout and evaluated several rows at a time,
+// with AVX2 / AVX-512 paths chosen at run time (one binary runs on any x86-64). reference_predict is
+// the plain evaluator kept as the oracle for the fast paths: they must agree (tests check).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "slipway/core/status.h"
+#include "slipway/model/model.h"
+
+namespace slipway::model {
+
+struct PredictorOptions {
+  unsigned threads = 1;        // for batch predict(); 0 = all hardware threads
+  size_t rows_per_task = 4096; // granularity of the split across threads
+  bool margins = false;        // output raw margins (no sigmoid / softmax / exp)
+  enum class Isa { kAuto, kScalar, kAvx2, kAvx512 } isa = Isa::kAuto;  // kAuto: best the CPU has
+};
+
+class Predictor {
+ public:
+  static Result<std::unique_ptr<Predictor>> create(const Model& model, const PredictorOptions& options = {});
+  virtual ~Predictor() = default;
+
+  virtual size_t n_features() const = 0;
+  virtual size_t n_outputs() const = 0;  // == model.n_outputs() (or n_margins() with options.margins)
+  virtual void predict(const float* x, size_t n_rows, float* out) const = 0;
+  virtual void predict_row(const float* x, float* out) const = 0;
+  virtual const char* isa_name() const = 0;  // "scalar", "avx2", "avx512"
+};
+
+// Straightforward evaluation: per row, per tree, follow the nodes; double accumulation.
+void reference_predict(const Model& model, const float* x, size_t n_rows, float* out, bool margins = false);
+
+}  // namespace slipway::model

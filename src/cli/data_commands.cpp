@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <regex>
 #include <set>
 
 #include <pwd.h>
@@ -91,7 +92,12 @@ int run_ingest(Context& ctx, const IngestArgs& a) {
   auto result = data::ingest(**store, a.source, o);
   if (!result.ok()) {
     int code = report_error(result.status());
-    if (result.status().code() == ErrorCode::kParseError && o.on_error == data::OnError::kFail) {
+    // The hint only fits errors in one record (those carry a line number), not a broken file.
+    static const std::regex kRecordError(R"(:\d+:)");
+    if (result.status().code() == ErrorCode::kParseError && o.on_error == data::OnError::kFail &&
+        std::regex_search(result.status().message(), kRecordError) &&
+        result.status().message().find("in the header") == std::string::npos &&
+        result.status().message().find("of the header") == std::string::npos) {
       std::fprintf(stderr, "nothing was committed; `--on-error skip` or `--on-error quarantine` goes on past bad records\n");
     }
     return code;

@@ -7,6 +7,45 @@
 #include "context.h"
 #include "output.h"
 
+namespace {
+
+// CLI11 reports "A subcommand is required" for `slipway frobnicate`; name the unknown word instead.
+std::string unknown_command(CLI::App& app, int argc, char** argv) {
+  CLI::App* current = &app;
+  std::string path = "slipway";
+  for (int i = 1; i < argc; ++i) {
+    std::string token = argv[i];
+    if (token == "--store") {
+      ++i;
+      continue;
+    }
+    if (token.starts_with("-")) continue;
+    auto subs = current->get_subcommands([](CLI::App*) { return true; });
+    if (subs.empty()) return {};
+    CLI::App* next = nullptr;
+    for (auto* sub : subs) {
+      if (sub->get_name() == token) next = sub;
+    }
+    if (next == nullptr) {
+      std::string names;
+      for (auto* sub : subs) names += (names.empty() ? "" : ", ") + sub->get_name();
+      return "unknown command '" + token + "' for `" + path + "` (commands: " + names + "); run `" + path +
+             " --help`";
+    }
+    current = next;
+    path += " " + token;
+  }
+  auto subs = current->get_subcommands([](CLI::App*) { return true; });
+  if (!subs.empty()) {
+    std::string names;
+    for (auto* sub : subs) names += (names.empty() ? "" : ", ") + sub->get_name();
+    return "`" + path + "` needs a command: " + names + "; run `" + path + " --help`";
+  }
+  return {};
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace slipway::cli;
   Context ctx;
@@ -40,6 +79,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    if (std::string unknown = unknown_command(app, argc, argv); !unknown.empty()) {
+      std::fprintf(stderr, "error: %s\n", unknown.c_str());
+      return kExitUsage;
+    }
     std::fprintf(stderr, "error: %s\n", e.what());
     std::fprintf(stderr, "Run with --help for usage and an example.\n");
     return kExitUsage;

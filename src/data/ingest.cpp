@@ -351,7 +351,7 @@ Result<IngestResult> ingest(store::Store& store, const std::string& source, cons
             if (column_names.empty()) {
               column_names = reader.column_names();
             } else if (reader.column_names() != column_names) {
-              return make_error(ErrorCode::kInvalidArgument,
+              return make_error(ErrorCode::kParseError,
                                 "{} has different columns than {} (a version's files must share one header)",
                                 file.name, files[0].name);
             }

@@ -162,7 +162,7 @@ class RulesParser {
       return error_at(format.Mark(), "format must be a positive integer");
     }
     if (version > kRulesFormat) {
-      return make_error(ErrorCode::kUnsupportedVersion,
+      return make_error(ErrorCode::kParseError,
                         "{} was written by a newer slipway (format {}); this slipway reads format {}", source_,
                         version, kRulesFormat);
     }

@@ -332,7 +332,7 @@ TEST(Schema, ErrorsNamePlaceAndKey) {
 
   const std::string newer = std::string(SLIPWAY_TEST_DATA) + "/schemas/newer_format.yaml";
   auto v2 = load_rules(newer);
-  EXPECT_EQ(v2.status().code(), ErrorCode::kUnsupportedVersion);
+  EXPECT_EQ(v2.status().code(), ErrorCode::kParseError);
   EXPECT_EQ(v2.status().message(), newer + " was written by a newer slipway (format 2); this slipway reads format 1");
 
   auto missing = load_rules("/nonexistent/schema.yaml");

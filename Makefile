@@ -25,6 +25,7 @@ test-dev:
 	@$(MAKE) test PRESET=dev
 
 lint:
+	@bash scripts/bootstrap.sh --dev-tools
 	@bash scripts/lint.sh
 
 format:
@@ -33,7 +34,8 @@ format:
 bench: build
 	@.venv/bin/python bench/run.py $(BENCH)
 
-fuzz: bootstrap
+fuzz:
+	@bash scripts/bootstrap.sh --dev-tools
 	@[ -f build/fuzz/build.ninja ] || cmake --preset fuzz >/dev/null
 	@cmake --build build/fuzz -j $(JOBS)
 

@@ -12,9 +12,12 @@ APT_PACKAGES=(
   libsqlite3-dev sqlite3 libpq-dev postgresql
   libssl-dev libxxhash-dev libzstd-dev zlib1g-dev zstd
   libonnx-dev libprotobuf-dev protobuf-compiler
-  clang clang-format clang-tidy libclang-rt-14-dev
   python3-venv
 )
+# Only `make lint` and `make fuzz` need clang; `--dev-tools` adds it.
+if [ "${1:-}" = "--dev-tools" ]; then
+  APT_PACKAGES+=(clang clang-format clang-tidy libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

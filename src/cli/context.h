@@ -34,5 +34,6 @@ inline void add_json_flag(CLI::App* cmd, Context& ctx) {
 
 void register_store_commands(CLI::App& app, Context& ctx, Command& run);
 void register_data_commands(CLI::App& app, Context& ctx, Command& run);
+void register_model_commands(CLI::App& app, Context& ctx, Command& run);
 
 }  // namespace slipway::cli

@@ -63,13 +63,15 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  slipway init\n"
       "  slipway data ingest flights.csv --dataset flights -m 'January'\n"
-      "  slipway data profile flights@main\n\n"
+      "  slipway data profile flights@main\n"
+      "  slipway model import model.json -o model.slw\n\n"
       "Exit codes: 0 ok, 1 a check failed, 2 bad usage, 3 bad input, 4 store problem, 5 internal error.\n"
       "Run `slipway <command> --help` for a command's options and an example.");
 
   Command run;
   register_store_commands(app, ctx, run);
   register_data_commands(app, ctx, run);
+  register_model_commands(app, ctx, run);
 
   try {
     app.parse(argc, argv);

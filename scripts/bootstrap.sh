@@ -10,7 +10,7 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libfmt-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
   libsqlite3-dev sqlite3 libpq-dev postgresql
-  libssl-dev libxxhash-dev libzstd-dev zlib1g-dev zstd
+  libssl-dev libxxhash-dev libzstd-dev zlib1g-dev zstd jq
   libonnx-dev libprotobuf-dev protobuf-compiler
   python3-venv
 )

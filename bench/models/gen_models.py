@@ -142,13 +142,13 @@ def to_onnx(p: dict, force: bool) -> None:
         clf = xgb.XGBClassifier()
         clf.load_model(p["xgb"])
         onx = convert_xgboost(clf, initial_types=[("X", FloatTensorType([None, N_FEATURES]))],
-                              target_opset=17)
+                              target_opset=15)
         p["xgb_onnx"].write_bytes(_no_zipmap(onx).SerializeToString())
 
     def lgb_onnx():
         onx = convert_lightgbm(lgb.Booster(model_file=str(p["lgb"])), zipmap=False,
                                initial_types=[("X", FloatTensorType([None, N_FEATURES]))],
-                               target_opset=17)
+                               target_opset=15)
         p["lgb_onnx"].write_bytes(onx.SerializeToString())
 
     def skl_onnx(key):

@@ -45,7 +45,9 @@ def machine() -> dict:
                    if l.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return {"nproc": os.cpu_count(), "cpu": cpu, "system": platform.platform()}
+    # The load average says how much the run shared the machine (peers and slipway alike).
+    return {"nproc": os.cpu_count(), "cpu": cpu, "system": platform.platform(),
+            "loadavg_1m_at_start": round(os.getloadavg()[0], 2)}
 
 
 def commit() -> str:
@@ -99,6 +101,7 @@ def ort_peer(file: str, threads: int):
         opts.intra_op_num_threads = n
         opts.inter_op_num_threads = 1
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.log_severity_level = 3  # onnxmltools declares label as [1]: a warning per call
         return ort.InferenceSession(str(WORK / file), opts, providers=["CPUExecutionProvider"])
     s, s1 = session(threads), session(1)
     name = s.get_inputs()[0].name
@@ -146,6 +149,22 @@ MODELS = {
 
 MODEL_FILES = {"xgb_500x6": "xgb_500x6.onnx", "rf_100x8": "rf_100x8.onnx",
                "lgb_cat": "lgb_cat.onnx", "mlp_3x64": "mlp_3x64.onnx"}
+
+
+def positive_prob(out) -> np.ndarray:
+    """The positive-class probability from any peer's output layout."""
+    if isinstance(out, list):  # onnxruntime: [label, probabilities]
+        out = out[1]
+    a = np.asarray(out, dtype=np.float64).reshape(len(out), -1)
+    return a[:, -1]
+
+
+def agreement(peers, x: np.ndarray) -> dict[str, float]:
+    """Max abs difference of each peer from the first (the model's own library) on 2,000 rows:
+    a wrong conversion shows here, not as a fast number."""
+    ref = positive_prob(peers[0][1](x[:2000]))
+    return {name: float(np.max(np.abs(positive_prob(batch(x[:2000])) - ref)))
+            for name, batch, _ in peers}
 
 
 def batch_throughput(fn, x: np.ndarray) -> tuple[float, int]:
@@ -205,12 +224,16 @@ def main(argv: list[str] | None = None) -> int:
         for model in args.models.split(","):
             what, make = MODELS[model]
             singles: dict[str, dict] = {}
+            diffs = agreement(make(1), x)
+            print(f"{model}: max |p - {next(iter(diffs))}| on 2,000 rows: "
+                  + ", ".join(f"{k} {v:.2g}" for k, v in diffs.items()), flush=True)
             for t in threads:
                 for name, batch, single in make(t):
                     rps, runs = batch_throughput(batch, x)
                     rec = {**common, "model": model, "what": what, "peer": name,
                            "metric": "batch_throughput", "unit": "rows/s", "threads": t,
-                           "value": round(rps), "runs": runs}
+                           "value": round(rps), "runs": runs,
+                           "max_abs_diff_vs_own_library": diffs[name]}
                     out.write(json.dumps(rec) + "\n")
                     lat = ""
                     if name not in singles:

@@ -47,6 +47,9 @@
 #include "detail/sketch.h"
 #include "slipway/core/hash.h"
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 namespace slipway::data {
 
 using table::DataType;
@@ -55,12 +58,14 @@ namespace {
 
 constexpr double kQuantileLevels[] = {0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99};
 
-uint64_t hash_int(int64_t v) { return xxh3_64(&v, sizeof v); }
-uint64_t hash_double(double v) {
+// XXH3-64 (seed 0) of the 8 bytes of `v`, inlined: identical to xxh3_64(&v, 8), which it replaces
+// on the per-value path because a call per value costs as much as the hash itself.
+inline uint64_t hash_8_bytes(uint64_t v) { return XXH3_64bits_withSeed(&v, sizeof v, 0); }
+inline uint64_t hash_int(int64_t v) { return hash_8_bytes(static_cast<uint64_t>(v)); }
+inline uint64_t hash_double(double v) {
   if (v == 0) v = 0.0;  // -0.0 == 0.0
   if (std::isnan(v)) v = std::numeric_limits<double>::quiet_NaN();
-  const auto bits = std::bit_cast<uint64_t>(v);
-  return xxh3_64(&bits, sizeof bits);
+  return hash_8_bytes(std::bit_cast<uint64_t>(v));
 }
 
 struct NumericStats {
@@ -308,7 +313,7 @@ void add_strings(ColumnState& c, const table::RecordBatch& batch, size_t col, co
     ++c.count;
     c.min_len = std::min<uint64_t>(c.min_len, text.size());
     c.max_len = std::max<uint64_t>(c.max_len, text.size());
-    observe(c, xxh3_64(text), options, [&] { return text; });
+    observe(c, XXH3_64bits_withSeed(text.data(), text.size(), 0), options, [&] { return text; });
   }
 }
 

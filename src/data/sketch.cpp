@@ -96,18 +96,53 @@ inline double from_sortable_bits(uint64_t u) {
   return std::bit_cast<double>(u ^ (u >> 63 ? uint64_t{1} << 63 : ~uint64_t{0}));
 }
 
-// Most-significant-digit radix sort: each round buckets a range by the top 8 bits in which its
-// keys differ (so shared exponent bytes cost nothing), then recurses into buckets; small ranges get
-// insertion sort. Several times faster than std::sort on a few thousand doubles, and sorting the
-// compactor buffers is most of the sketch's per-value cost.
-void msd_radix_sort(uint64_t* keys, uint64_t* spare, size_t n) {
-  if (n <= 32) {
-    for (size_t i = 1; i < n; ++i) {
-      const uint64_t key = keys[i];
-      size_t j = i;
-      for (; j > 0 && keys[j - 1] > key; --j) keys[j] = keys[j - 1];
-      keys[j] = key;
+void insertion_sort(uint64_t* keys, size_t n) {
+  for (size_t i = 1; i < n; ++i) {
+    const uint64_t key = keys[i];
+    size_t j = i;
+    for (; j > 0 && keys[j - 1] > key; --j) keys[j] = keys[j - 1];
+    keys[j] = key;
+  }
+}
+
+void msd_radix_sort(uint64_t* keys, uint64_t* spare, size_t n, bool to_spare);
+
+// One round of msd_radix_sort on the kBits bits below the top varying bit `top`.
+template <unsigned kBits>
+void radix_round(uint64_t* keys, uint64_t* spare, size_t n, bool to_spare, unsigned top) {
+  constexpr uint32_t kBuckets = 1u << kBits;
+  const unsigned shift = top >= kBits - 1 ? top - (kBits - 1) : 0;
+  uint32_t offsets[kBuckets + 1] = {};
+  for (size_t i = 0; i < n; ++i) ++offsets[((keys[i] >> shift) & (kBuckets - 1)) + 1];
+  for (size_t b = 1; b <= kBuckets; ++b) offsets[b] += offsets[b - 1];
+  uint32_t next[kBuckets];
+  std::copy(offsets, offsets + kBuckets, next);
+  for (size_t i = 0; i < n; ++i) spare[next[(keys[i] >> shift) & (kBuckets - 1)]++] = keys[i];
+  // The data is now in `spare`, bucket by bucket; each bucket is finished there (or moved back to
+  // `keys` when the caller wants it there) or sorted further with the buffers' roles swapped.
+  const bool last_digit = shift == 0;  // the digit held the last varying bits
+  for (size_t b = 0; b < kBuckets; ++b) {
+    const uint32_t from = offsets[b], size = offsets[b + 1] - offsets[b];
+    if (size == 0) continue;
+    if (size == 1 || last_digit) {
+      if (!to_spare) std::copy(spare + from, spare + from + size, keys + from);
+    } else {
+      msd_radix_sort(spare + from, keys + from, size, !to_spare);
     }
+  }
+}
+
+// Most-significant-digit radix sort: each round buckets a range by the top bits in which its keys
+// differ (so shared sign and exponent bits cost nothing), then recurses into buckets; small ranges
+// get insertion sort. Several times faster than std::sort on a few thousand doubles, and sorting
+// the compactor buffers is most of the sketch's per-value cost. Large ranges take an 11-bit digit:
+// real columns vary in a narrow band of exponents, so a byte often splits a compactor buffer into
+// only a handful of buckets. Rounds scatter from `keys` into `spare` and recurse with the roles
+// swapped instead of copying back; `to_spare` says where the caller wants the sorted range.
+void msd_radix_sort(uint64_t* keys, uint64_t* spare, size_t n, bool to_spare) {
+  if (n <= 32) {
+    insertion_sort(keys, n);
+    if (to_spare) std::copy(keys, keys + n, spare);
     return;
   }
   uint64_t any = 0, all = ~uint64_t{0};
@@ -116,19 +151,15 @@ void msd_radix_sort(uint64_t* keys, uint64_t* spare, size_t n) {
     all &= keys[i];
   }
   const uint64_t varying = any & ~all;
-  if (varying == 0) return;  // all equal
+  if (varying == 0) {  // all equal
+    if (to_spare) std::copy(keys, keys + n, spare);
+    return;
+  }
   const unsigned top = 63 - static_cast<unsigned>(std::countl_zero(varying));
-  const unsigned shift = top >= 7 ? top - 7 : 0;
-  uint32_t offsets[257] = {};
-  for (size_t i = 0; i < n; ++i) ++offsets[((keys[i] >> shift) & 0xFF) + 1];
-  for (size_t b = 1; b <= 256; ++b) offsets[b] += offsets[b - 1];
-  uint32_t next[256];
-  std::copy(offsets, offsets + 256, next);
-  for (size_t i = 0; i < n; ++i) spare[next[(keys[i] >> shift) & 0xFF]++] = keys[i];
-  std::copy(spare, spare + n, keys);
-  if (shift == 0) return;  // the digit held the last varying bits
-  for (size_t b = 0; b < 256; ++b) {
-    if (offsets[b + 1] - offsets[b] > 1) msd_radix_sort(keys + offsets[b], spare + offsets[b], offsets[b + 1] - offsets[b]);
+  if (n >= 1024) {
+    radix_round<11>(keys, spare, n, to_spare, top);
+  } else {
+    radix_round<8>(keys, spare, n, to_spare, top);
   }
 }
 
@@ -139,7 +170,7 @@ void QuantileSketch::sort_level(std::vector<double>& values) {
   keys_.resize(n);
   keys_spare_.resize(n);
   for (size_t i = 0; i < n; ++i) keys_[i] = sortable_bits(values[i]);
-  msd_radix_sort(keys_.data(), keys_spare_.data(), n);
+  msd_radix_sort(keys_.data(), keys_spare_.data(), n, /*to_spare=*/false);
   for (size_t i = 0; i < n; ++i) values[i] = from_sortable_bits(keys_[i]);
 }
 

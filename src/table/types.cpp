@@ -1,5 +1,7 @@
 #include "slipway/table/types.h"
 
+#include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cstring>
 #include <limits>
@@ -72,6 +74,156 @@ bool parse_int64(std::string_view text, int64_t* out) {
   return ec == std::errc() && ptr == last;
 }
 
+namespace {
+
+// Exact powers of ten up to 1e22, the largest exactly representable in a double.
+constexpr double kExactPowersOfTen[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+constexpr uint64_t kPowersOfTen[] = {1ull,         10ull,         100ull,         1000ull,        10000ull,
+                                     100000ull,   1000000ull,    10000000ull,    100000000ull};
+
+// Up to 8 bytes from [p, last) in a little-endian word, zero bytes past `last` (never read).
+inline uint64_t load_up_to_8(const char* p, const char* last) {
+  const size_t n = static_cast<size_t>(last - p);
+  uint64_t x = 0;
+  if (n >= 8) {
+    std::memcpy(&x, p, 8);
+  } else if (n >= 4) {
+    // Two overlapping 4-byte loads; the shared bytes are equal, so OR-ing them is harmless.
+    uint32_t lo, hi;
+    std::memcpy(&lo, p, 4);
+    std::memcpy(&hi, last - 4, 4);
+    x = lo | (static_cast<uint64_t>(hi) << (8 * (n - 4)));
+  } else {
+    for (size_t i = 0; i < n; ++i) x |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  }
+  return x;
+}
+
+// Number of leading ASCII digits in the word (0..8). A byte is a digit when its high nibble is 3
+// and adding 6 keeps it so; a carry out of a byte >= 0xFA only disturbs bytes after a non-digit.
+inline unsigned leading_digits(uint64_t x) {
+  constexpr uint64_t kHigh = 0xF0F0F0F0F0F0F0F0ull, kThrees = 0x3030303030303030ull;
+  const uint64_t v = ((x & kHigh) ^ kThrees) | (((x + 0x0606060606060606ull) & kHigh) ^ kThrees);
+  const uint64_t nonzero = (((v & 0x7F7F7F7F7F7F7F7Full) + 0x7F7F7F7F7F7F7F7Full) | v) & 0x8080808080808080ull;
+  return nonzero == 0 ? 8 : static_cast<unsigned>(std::countr_zero(nonzero)) / 8;
+}
+
+// Value of the first n (0..8) digits of the word (SWAR, as in fast_float's eight-digit parser):
+// the digits are moved to the top so the missing ones become leading zeros.
+inline uint64_t digits_value(uint64_t x, unsigned n) {
+  const unsigned shift = 4 * (8 - n);
+  uint64_t v = ((x & 0x0F0F0F0F0F0F0F0Full) << shift) << shift;
+  v = v * 10 + (v >> 8);
+  v = (((v & 0x000000FF000000FFull) * 0x000F424000000064ull) +
+       (((v >> 16) & 0x000000FF000000FFull) * 0x0000271000000001ull)) >> 32;
+  return v;
+}
+
+// Reads a run of digits at *p into *m (which may already hold digits); false when the
+// significand grows past 19 digits (it could wrap).
+inline bool read_digit_run(const char*& p, const char* last, uint64_t* m, int* digits) {
+  for (;;) {
+    const uint64_t x = load_up_to_8(p, last);
+    const unsigned n = leading_digits(x);  // zero bytes past `last` are not digits
+    *digits += static_cast<int>(n);
+    if (*digits > 19) return false;
+    *m = *m * kPowersOfTen[n] + digits_value(x, n);
+    p += n;
+    if (n < 8) return true;
+  }
+}
+
+// Clinger's fast path ("How to read floating point numbers accurately", 1990): when the decimal
+// significand m is at most 2^53 and the exponent e within +-22, both m and 10^|e| are exact doubles
+// and one IEEE multiplication or division rounds the true value correctly, so the result is the
+// same double from_chars returns. Covers plain "[-]ddd[.ddd][e[+-]dd]" text, which is nearly every
+// value in data files; anything else (or out of range) returns false and the full parser decides.
+// Digits are read eight at a time, so the length of a number costs no branch mispredictions.
+inline bool parse_float_general(const char* p, const char* last, bool negative, double* out);
+
+inline double scale_exact(uint64_t m, int exponent, bool negative) {
+  double v = static_cast<double>(m);
+  if (m != 0) v = exponent < 0 ? v / kExactPowersOfTen[-exponent] : v * kExactPowersOfTen[exponent];
+  return negative ? -v : v;
+}
+
+// Shifts that accept a count of 64 (yielding 0), done as two halves.
+inline uint64_t shr(uint64_t x, unsigned bits) { return (x >> (bits / 2)) >> (bits - bits / 2); }
+inline uint64_t shl(uint64_t x, unsigned bits) { return (x << (bits / 2)) << (bits - bits / 2); }
+
+// Common shape first: "[-]i.f" with at most 16 bytes after the sign, read as two words so that
+// the lengths of the parts cost no branches; everything else goes to the general reader.
+inline bool parse_float_fast(const char* p, const char* last, double* out) {
+  const bool negative = *p == '-';
+  p += negative;
+  const auto len = static_cast<unsigned>(last - p);
+  if (len - 1 >= 16) return parse_float_general(p, last, negative, out);
+  uint64_t lo, hi = 0;
+  if (len >= 8) {
+    std::memcpy(&lo, p, 8);
+    std::memcpy(&hi, last - 8, 8);
+    hi = shr(hi, 8 * (16 - len));
+  } else {
+    lo = load_up_to_8(p, last);
+  }
+  const unsigned int_digits = leading_digits(lo);
+  if (int_digits == 8 || int_digits == len || ((lo >> (8 * int_digits)) & 0xFF) != '.') {
+    return parse_float_general(p, last, negative, out);
+  }
+  const unsigned at = 8 * (int_digits + 1);  // bit offset of the fraction in the 16-byte window
+  const uint64_t fraction = shr(lo, at) | shl(hi, 64 - at);
+  const unsigned fraction_digits = leading_digits(fraction);
+  if (int_digits + 1 + fraction_digits != len || fraction_digits == 8 || len == 1) {
+    return parse_float_general(p, last, negative, out);
+  }
+  // At most 15 digits: exact in a double.
+  const uint64_t m = digits_value(lo, int_digits) * kPowersOfTen[fraction_digits] + digits_value(fraction, fraction_digits);
+  *out = scale_exact(m, -static_cast<int>(fraction_digits), negative);
+  return true;
+}
+
+inline bool parse_float_general(const char* p, const char* last, bool negative, double* out) {
+  uint64_t m = 0;
+  int digits = 0;
+  const char* mantissa_start = p;
+  if (!read_digit_run(p, last, &m, &digits)) return false;
+  int exponent = 0;
+  if (p < last && *p == '.') {
+    ++p;
+    const char* fraction_start = p;
+    if (!read_digit_run(p, last, &m, &digits)) return false;
+    exponent = -static_cast<int>(p - fraction_start);
+    if (p - mantissa_start == 1) return false;  // "." alone
+  } else if (p == mantissa_start) {
+    return false;
+  }
+  if (p < last) {
+    if ((*p | 0x20) != 'e') return false;
+    ++p;
+    bool exp_negative = false;
+    if (p < last && (*p == '-' || *p == '+')) {
+      exp_negative = *p == '-';
+      ++p;
+    }
+    if (p == last) return false;
+    int e = 0;
+    while (p < last && static_cast<unsigned>(*p - '0') <= 9) {
+      if (e < 10000) e = e * 10 + (*p - '0');
+      ++p;
+    }
+    if (p != last) return false;
+    exponent += exp_negative ? -e : e;
+  }
+  if (m > (uint64_t{1} << 53)) return false;
+  if (m != 0 && (exponent < -22 || exponent > 22)) return false;
+  *out = scale_exact(m, exponent, negative);
+  return true;
+}
+
+}  // namespace
+
 bool parse_float64(std::string_view text, double* out) {
   const char* first = text.data();
   const char* last = first + text.size();
@@ -80,6 +232,7 @@ bool parse_float64(std::string_view text, double* out) {
     ++first;
     if (first == last || *first == '-') return false;
   }
+  if (parse_float_fast(first, last, out)) return true;
   // Hex floats are only produced by from_chars with chars_format::hex, so general is safe here.
   auto [ptr, ec] = std::from_chars(first, last, *out, std::chars_format::general);
   if (ptr != last) return false;

@@ -6,7 +6,8 @@
   (models with categorical splits must be refused by name: ONNX trees have no set-membership split).
 
 Tolerance: 1e-5 absolute, or 1e-6 relative for outputs in the hundreds (diabetes regressions), where
-two float32 graphs that sum in a different order cannot agree closer than float32's own spacing.
+two float32 graphs that sum in a different order cannot agree closer than float32's own spacing
+(1e-5 relative against XGBoost / LightGBM, whose float32 sums exp() amplifies for count:poisson).
 The exported graph takes one [N, 1] tensor per model input (float; string for categoricals) and
 returns "output" [N, n_outputs] with slipway's columns."""
 from __future__ import annotations
@@ -83,10 +84,10 @@ def original_outputs(entry: dict, sess: ort.InferenceSession, feeds: dict) -> np
     raise AssertionError(f"{entry['name']}: no float output")
 
 
-def check_close(name: str, got: np.ndarray, want: np.ndarray) -> float:
+def check_close(name: str, got: np.ndarray, want: np.ndarray, relative: float = 1e-6) -> float:
     assert got.shape == want.shape, f"{name}: shape {got.shape} vs {want.shape}"
     diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
-    ok = diff <= np.maximum(1e-5, 1e-6 * np.abs(want))
+    ok = diff <= np.maximum(1e-5, relative * np.abs(want))
     assert ok.all(), f"{name}: max |diff| {diff.max():.3g} at row {int(np.argmax(diff.max(axis=1)))}"
     print(f"{name}: max |exported onnx - reference| = {diff.max():.3g} over {len(got)} rows")
     return float(diff.max())
@@ -132,7 +133,9 @@ def test_tree_models_exported_to_onnx_agree_with_their_library(tmp_path: Path, e
     exp_header, exp_rows = read_csv(MODELS / entry["expected"])
     wanted = [c for c in exp_header if c == "prob" or c.startswith("prob_") or c in ("value", "score")]
     want = np.array([[float(r[exp_header.index(c)]) for c in wanted] for r in exp_rows], dtype=np.float64)
-    check_close(entry["name"], got, want)
+    # XGBoost and LightGBM sum leaves in float32, slipway (and the exported graph) in double; exp()
+    # (count:poisson, values ~100) turns a 4e-6 margin difference into 5e-4, hence 1e-5 relative.
+    check_close(entry["name"], got, want, relative=1e-5)
 
 
 def test_damaged_onnx_is_a_clear_error(tmp_path: Path):

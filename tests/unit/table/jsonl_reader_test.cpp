@@ -43,10 +43,10 @@ TEST(JsonlReaderTest, ColumnsComeFromTheScannedRows) {
   std::string text;
   for (int i = 0; i < 5; ++i) text += "{\"a\": " + std::to_string(i) + "}\n";
   text += "{\"b\": 1}\n";
-  auto small = parse(text, JsonlOptions{3, 1024});
+  auto small = parse(text, JsonlOptions{.header_scan_rows = 3, .max_line_bytes = 1024, .on_bad_record = {}});
   ASSERT_FALSE(small.ok());
   EXPECT_EQ(small.status().message(), "mem.jsonl:6: key 'b' not seen in the first 3 rows");
-  auto wide = parse(text, JsonlOptions{6, 1024}, 2);
+  auto wide = parse(text, JsonlOptions{.header_scan_rows = 6, .max_line_bytes = 1024, .on_bad_record = {}}, 2);
   ASSERT_TRUE(wide.ok());
   EXPECT_EQ(wide->columns, (std::vector<std::string>{"a", "b"}));
   ASSERT_EQ(wide->rows.size(), 6u);
@@ -63,7 +63,7 @@ TEST(JsonlReaderTest, Errors) {
   EXPECT_EQ(parse("{\"\xc3\xa9\": \"\xff\"}\n").status().message(),
             "mem.jsonl:1:8: invalid JSON: syntax error while parsing value - invalid string: ill-formed UTF-8 "
             "byte; last read: '\"\xff'");
-  EXPECT_EQ(parse("{\"a\": 1}\n{\"a\": \"" + std::string(100, 'x') + "\"}\n", JsonlOptions{1000, 64}).status().message(),
+  EXPECT_EQ(parse("{\"a\": 1}\n{\"a\": \"" + std::string(100, 'x') + "\"}\n", JsonlOptions{.header_scan_rows = 1000, .max_line_bytes = 64, .on_bad_record = {}}).status().message(),
             "mem.jsonl:2: line is longer than 64 bytes");
   EXPECT_EQ(parse("").status().message(), "mem.jsonl: the file is empty (expected JSON objects, one per line)");
 }
@@ -71,12 +71,12 @@ TEST(JsonlReaderTest, Errors) {
 TEST(JsonlReaderTest, TinyBlocksGiveIdenticalResults) {
   std::string text = "{\"name\": \"Z\xc3\xbcrich\", \"n\": 1}\r\n\n{\"name\": \"x\", \"n\": 2.5, \"tags\": [\"a\"]}\n";
   for (int i = 0; i < 20; ++i) text += "{\"n\": " + std::to_string(i) + "}\n";
-  auto whole = parse(text, JsonlOptions{2, 1u << 20});
+  auto whole = parse(text, JsonlOptions{.header_scan_rows = 2, .max_line_bytes = 1u << 20, .on_bad_record = {}});
   ASSERT_TRUE(whole.ok());
   auto path = testing::write_temp("blocks.jsonl", text);
   for (size_t block : {1, 2, 3, 7, 64}) {
     for (size_t batch_rows : {1, 3, 100}) {
-      auto reader = detail::open_jsonl_with_block_size(path, JsonlOptions{2, 1u << 20}, block);
+      auto reader = detail::open_jsonl_with_block_size(path, JsonlOptions{.header_scan_rows = 2, .max_line_bytes = 1u << 20, .on_bad_record = {}}, block);
       ASSERT_TRUE(reader.ok()) << reader.status().message();
       auto t = read_all(**reader, batch_rows);
       ASSERT_TRUE(t.ok()) << t.status().message();

@@ -123,7 +123,7 @@ TEST(MalformedCorpusTest, TypeChangesHalfWay) {
 
 std::string jsonl_error(const std::string& name) {
   std::string path = data_path("malformed/" + name);
-  auto reader = open_jsonl(path, JsonlOptions{2, 1u << 20});
+  auto reader = open_jsonl(path, JsonlOptions{.header_scan_rows = 2, .max_line_bytes = 1u << 20, .on_bad_record = {}});
   std::string message;
   if (!reader.ok()) {
     message = reader.status().message();

@@ -64,7 +64,7 @@ void print_profile(const std::string& title, const data::DatasetProfile& p) {
   if (!numeric.empty()) std::fputs(numeric.render({2, 3, 4, 5, 6, 7, 8, 9, 10}).c_str(), stdout);
   if (!numeric.empty() && !categorical.empty()) std::fputs("\n", stdout);
   if (!categorical.empty()) std::fputs(categorical.render({2, 3}).c_str(), stdout);
-  if (any_sketch) std::fputs("\n(quantiles above 1,000,000 values come from a sketch; --json gives the rank error)\n", stdout);
+  if (any_sketch) std::fputs("\n(quantiles above 100,000 values come from a sketch; --json gives the rank error)\n", stdout);
   if (any_hll) std::fputs("(~ marks a HyperLogLog estimate, relative standard error 0.81%)\n", stdout);
 }
 

@@ -3,6 +3,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <chrono>
 #include <future>
 #include <thread>
@@ -150,79 +153,116 @@ struct StoredFile {
   uint64_t stored_bytes = 0;
 };
 
-Result<StoredFile> chunk_and_store(store::ObjectStore* objects, std::string_view bytes, const ChunkerOptions& options,
-                                   Progress* progress) {
-  StoredFile out;
-  out.size = bytes.size();
-  Chunker chunker(options);
-  // The whole-file hash runs beside the chunk hashes so neither waits on the other.
-  auto whole = std::async(std::launch::async, [bytes] { return to_hex(sha256(bytes)); });
-  size_t pos = 0;
-  while (pos < bytes.size()) {
-    std::string_view rest = bytes.substr(pos);
-    size_t len = chunker.next_boundary(rest, /*final=*/true);
-    if (len == 0) len = rest.size();
-    std::string_view chunk = rest.substr(0, len);
-    Sha256Digest digest = sha256(chunk);
-    if (objects != nullptr) {
-      auto put = objects->put_with_digest(digest, chunk);
-      if (!put.ok()) {
-        whole.wait();
-        return put.status();
-      }
-      if (put->written) {
-        ++out.new_chunks;
-        out.stored_bytes += put->stored_bytes;
-      }
-    }
-    out.chunks.push_back({to_hex(digest), len});
-    pos += len;
-    if (progress != nullptr) progress->advance(len);
-  }
-  out.sha256 = whole.get();
-  return out;
+// SHA-256 of a whole file, read in blocks with its own descriptor (so it can run beside the chunker).
+Result<std::string> sha256_of_file(const fs::path& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return make_error(ErrorCode::kIoError, "cannot open {}: {}", path.string(), std::strerror(errno));
+  std::vector<char> block(4u << 20);
+  Sha256 hash;
+  size_t n;
+  while ((n = std::fread(block.data(), 1, block.size(), f)) > 0) hash.update(block.data(), n);
+  bool failed = std::ferror(f) != 0;
+  std::fclose(f);
+  if (failed) return make_error(ErrorCode::kIoError, "cannot read {}", path.string());
+  return to_hex(hash.finish());
 }
 
-// Splits a mapped, uncompressed CSV into ranges parsed on separate threads.
-struct Range {
-  std::string_view data;
-  uint64_t first_line;
-  uint64_t first_row;
-};
+// Streams the file in blocks (never mapped: memory stays bounded whatever the size), cuts it into
+// content-defined chunks, hashes and (with `objects`) stores each. The whole-file SHA-256 is
+// computed beside it on another thread.
+Result<StoredFile> chunk_and_store(store::ObjectStore* objects, const fs::path& path, const ChunkerOptions& options,
+                                   Progress* progress) {
+  StoredFile out;
+  auto whole = std::async(std::launch::async, [&path] { return sha256_of_file(path); });
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    whole.wait();
+    return make_error(ErrorCode::kIoError, "cannot open {}: {}", path.string(), std::strerror(errno));
+  }
+  Chunker chunker(options);
+  const size_t block = std::max<size_t>(8u << 20, 2 * options.max_size);
+  std::vector<char> buf(block + options.max_size);
+  size_t have = 0;
+  bool eof = false;
+  Status failure;
+  while (failure.ok()) {
+    // Keep at least max_size bytes in the window (unless the file ends) so every cut is final.
+    while (!eof && have < buf.size()) {
+      size_t n = std::fread(buf.data() + have, 1, buf.size() - have, f);
+      have += n;
+      if (n == 0) eof = true;
+    }
+    if (std::ferror(f)) {
+      failure = make_error(ErrorCode::kIoError, "cannot read {}", path.string());
+      break;
+    }
+    size_t pos = 0;
+    while (pos < have && (eof || have - pos >= options.max_size)) {
+      std::string_view rest(buf.data() + pos, have - pos);
+      size_t len = chunker.next_boundary(rest, /*final=*/eof);
+      if (len == 0) len = rest.size();
+      std::string_view chunk = rest.substr(0, len);
+      Sha256Digest digest = sha256(chunk);
+      if (objects != nullptr) {
+        auto put = objects->put_with_digest(digest, chunk);
+        if (!put.ok()) {
+          failure = put.status();
+          break;
+        }
+        if (put->written) {
+          ++out.new_chunks;
+          out.stored_bytes += put->stored_bytes;
+        }
+      }
+      out.chunks.push_back({to_hex(digest), len});
+      out.size += len;
+      pos += len;
+      if (progress != nullptr) progress->advance(len);
+    }
+    std::memmove(buf.data(), buf.data() + pos, have - pos);
+    have -= pos;
+    if (eof && have == 0) break;
+  }
+  std::fclose(f);
+  auto sha = whole.get();
+  SLIPWAY_RETURN_IF_ERROR(failure);
+  if (!sha.ok()) return sha.status();
+  out.sha256 = *sha;
+  return out;
+}
 
 // Runs `per_range(reader)` over the file: in parallel ranges when it is a large plain CSV,
 // else one streaming reader. Each call gets its own reader.
 Status for_each_reader(const InputFile& file, const table::CsvOptions& csv, unsigned threads,
                        const std::function<Status(size_t part, table::RecordReader&)>& per_range, size_t* parts_out) {
-  if (file.format == "csv" && file.compression == "none" && threads > 1) {
-    SLIPWAY_ASSIGN_OR_RETURN(auto mapped, MappedFile::open(file.path));
-    if (mapped.size() >= kParallelParseBytes) {
-      // Header names come from a reader over the start of the file.
-      SLIPWAY_ASSIGN_OR_RETURN(auto head_reader, table::open_csv_buffer(mapped.view().substr(0, std::min<size_t>(mapped.size(), 1u << 20)), file.path.string(), csv));
-      std::vector<std::string> names = head_reader->column_names();
-      auto splits = table::csv_split_points(mapped.view(), threads, csv);
-      std::vector<Range> ranges;
-      for (size_t i = 0; i < splits.size(); ++i) {
-        size_t end = i + 1 < splits.size() ? splits[i + 1].offset : mapped.size();
-        ranges.push_back({mapped.view().substr(splits[i].offset, end - splits[i].offset), splits[i].first_line,
-                          splits[i].first_row});
-      }
-      *parts_out = ranges.size();
-      std::vector<std::future<Status>> futures;
-      for (size_t i = 0; i < ranges.size(); ++i) {
-        futures.push_back(std::async(std::launch::async, [&, i]() -> Status {
-          SLIPWAY_ASSIGN_OR_RETURN(auto reader, table::open_csv_buffer(ranges[i].data, file.path.string(), csv, &names,
-                                                                       ranges[i].first_line, ranges[i].first_row));
-          return per_range(i, *reader);
-        }));
-      }
-      Status first;
-      for (auto& f : futures) {
-        Status st = f.get();
-        if (first.ok() && !st.ok()) first = st;
-      }
-      return first;
+  std::error_code ec;
+  uint64_t size = fs::file_size(file.path, ec);
+  if (file.format == "csv" && file.compression == "none" && threads > 1 && !ec && size >= kParallelParseBytes) {
+    // Header names come from a reader over the start of the file; each range streams on its own.
+    std::vector<std::string> names;
+    {
+      SLIPWAY_ASSIGN_OR_RETURN(auto head_reader, table::open_csv(file.path, csv));
+      names = head_reader->column_names();
     }
+    SLIPWAY_ASSIGN_OR_RETURN(auto splits, table::csv_split_points_file(file.path, threads, csv));
+    *parts_out = splits.size();
+    std::vector<std::future<Status>> futures;
+    for (size_t i = 0; i < splits.size(); ++i) {
+      uint64_t end = i + 1 < splits.size() ? splits[i + 1].offset : size;
+      futures.push_back(std::async(std::launch::async, [&, i, end]() -> Status {
+        SLIPWAY_ASSIGN_OR_RETURN(auto reader, table::open_csv_file_range(file.path, splits[i].offset,
+                                                                         end - splits[i].offset, file.path.string(),
+                                                                         csv, names, splits[i].first_line,
+                                                                         splits[i].first_row));
+        return per_range(i, *reader);
+      }));
+    }
+    Status first;
+    for (auto& f : futures) {
+      Status st = f.get();
+      if (first.ok() && !st.ok()) first = st;
+    }
+    return first;
   }
   *parts_out = 1;
   SLIPWAY_ASSIGN_OR_RETURN(auto reader, open_reader(file, csv));
@@ -245,8 +285,7 @@ std::string redact_uri(const std::string& source) {
 
 Result<FileHash> hash_file(const fs::path& path, const ChunkerOptions& options) {
   auto start = std::chrono::steady_clock::now();
-  SLIPWAY_ASSIGN_OR_RETURN(auto mapped, MappedFile::open(path));
-  SLIPWAY_ASSIGN_OR_RETURN(auto stored, chunk_and_store(nullptr, mapped.view(), options, nullptr));
+  SLIPWAY_ASSIGN_OR_RETURN(auto stored, chunk_and_store(nullptr, path, options, nullptr));
   FileHash out;
   out.sha256 = stored.sha256;
   out.size = stored.size;
@@ -338,9 +377,8 @@ Result<IngestResult> ingest(store::Store& store, const std::string& source, cons
         bad.add(fi, file.name, r.line, r.message, r.text);
       };
     }
-    SLIPWAY_ASSIGN_OR_RETURN(auto mapped, MappedFile::open(file.path));
-    auto stored_future = std::async(std::launch::async, [&store, &mapped, &options, &progress] {
-      return chunk_and_store(&store.objects(), mapped.view(), options.chunker, &progress);
+    auto stored_future = std::async(std::launch::async, [&store, &file, &options, &progress] {
+      return chunk_and_store(&store.objects(), file.path, options.chunker, &progress);
     });
     size_t parts = 1;
     std::vector<std::unique_ptr<table::TypeInferrer>> part_inferrers(threads);

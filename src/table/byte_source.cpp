@@ -50,6 +50,36 @@ class FileSource final : public ByteSource {
   size_t pending_pos_ = 0;
 };
 
+class RangeSource final : public ByteSource {
+ public:
+  RangeSource(int fd, uint64_t offset, uint64_t length, std::string name)
+      : fd_(fd), offset_(offset), left_(length), name_(std::move(name)) {}
+  ~RangeSource() override { ::close(fd_); }
+  RangeSource(const RangeSource&) = delete;
+  RangeSource& operator=(const RangeSource&) = delete;
+
+  Result<size_t> read(char* out, size_t capacity) override {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(capacity, left_));
+    if (want == 0) return size_t{0};
+    for (;;) {
+      ssize_t n = ::pread(fd_, out, want, static_cast<off_t>(offset_));
+      if (n >= 0) {
+        offset_ += static_cast<uint64_t>(n);
+        left_ = n == 0 ? 0 : left_ - static_cast<uint64_t>(n);
+        return static_cast<size_t>(n);
+      }
+      if (errno == EINTR) continue;
+      return make_error(ErrorCode::kIoError, "{}: read failed: {}", name_, std::strerror(errno));
+    }
+  }
+
+ private:
+  int fd_;
+  uint64_t offset_;
+  uint64_t left_;
+  std::string name_;
+};
+
 class GzipSource final : public ByteSource {
  public:
   GzipSource(std::unique_ptr<ByteSource> in, std::string name)
@@ -167,6 +197,17 @@ class MemorySource final : public ByteSource {
 }  // namespace
 
 std::unique_ptr<ByteSource> memory_source(std::string_view data) { return std::make_unique<MemorySource>(data); }
+
+Result<std::unique_ptr<ByteSource>> file_range_source(const std::filesystem::path& path, uint64_t offset,
+                                                      uint64_t length, const std::string& name) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return make_error(ErrorCode::kNotFound, "{}: no such file", name);
+    return make_error(ErrorCode::kIoError, "{}: cannot open: {}", name, std::strerror(errno));
+  }
+  ::posix_fadvise(fd, static_cast<off_t>(offset), static_cast<off_t>(length), POSIX_FADV_SEQUENTIAL);
+  return std::unique_ptr<ByteSource>(new RangeSource(fd, offset, length, name));
+}
 
 Result<std::unique_ptr<ByteSource>> ByteSource::open(const std::filesystem::path& path, const std::string& name) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -57,6 +57,19 @@ class CsvReader final : public RecordReader {
     return init_columns(nullptr);
   }
 
+  // Over a byte range of a file whose header was read elsewhere.
+  Status init_range(std::unique_ptr<detail::ByteSource> source, size_t block, const std::vector<std::string>& names,
+                    uint64_t first_line, uint64_t first_row) {
+    source_ = std::move(source);
+    cap_ = std::max<size_t>(block, 1);
+    owned_ = std::make_unique_for_overwrite<char[]>(cap_);
+    buf_ = owned_.get();
+    eof_ = false;
+    line_ = first_line;
+    row_ = first_row;
+    return init_columns(&names);
+  }
+
   // Over memory the caller keeps alive.
   Status init_buffer(std::string_view data, const std::vector<std::string>* header_names, uint64_t first_line,
                      uint64_t first_row) {
@@ -623,6 +636,17 @@ Result<std::unique_ptr<RecordReader>> open_csv_with_block_size(const std::filesy
 
 Result<std::unique_ptr<RecordReader>> open_csv(const std::filesystem::path& path, const CsvOptions& options) {
   return detail::open_csv_with_block_size(path, options, kDefaultBlock);
+}
+
+Result<std::unique_ptr<RecordReader>> open_csv_file_range(const std::filesystem::path& path, uint64_t offset,
+                                                          uint64_t length, std::string source_name,
+                                                          const CsvOptions& options,
+                                                          const std::vector<std::string>& header_names,
+                                                          uint64_t first_line, uint64_t first_row) {
+  SLIPWAY_ASSIGN_OR_RETURN(auto source, detail::file_range_source(path, offset, length, source_name));
+  auto reader = std::make_unique<CsvReader>(std::move(source_name), options);
+  SLIPWAY_RETURN_IF_ERROR(reader->init_range(std::move(source), kDefaultBlock, header_names, first_line, first_row));
+  return std::unique_ptr<RecordReader>(std::move(reader));
 }
 
 Result<std::unique_ptr<RecordReader>> open_csv_buffer(std::string_view data, std::string source_name,

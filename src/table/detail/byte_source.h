@@ -23,6 +23,10 @@ class ByteSource {
   static Result<std::unique_ptr<ByteSource>> open(const std::filesystem::path& path, const std::string& name);
 };
 
+// Bytes [offset, offset + length) of an uncompressed file, read with pread (bounded memory).
+Result<std::unique_ptr<ByteSource>> file_range_source(const std::filesystem::path& path, uint64_t offset,
+                                                      uint64_t length, const std::string& name);
+
 // A source over memory the caller keeps alive (no decompression).
 std::unique_ptr<ByteSource> memory_source(std::string_view data);
 

@@ -272,7 +272,7 @@ double numpy_linear_quantile(const std::vector<double>& sorted, double q) {
 
 TEST(Profiler, ExactStatisticsOnGeneratedData) {
   Generated g = generate(200000, 30, 1);
-  DatasetProfile p = profile_range(g, 0, g.f.size(), {.top_values = 10, .exact_distinct_limit = 250000});
+  DatasetProfile p = profile_range(g, 0, g.f.size(), {.top_values = 10, .exact_distinct_limit = 250000, .exact_quantile_limit = 1000000});
   const ColumnProfile& f = p.columns[0];
   EXPECT_TRUE(f.distinct_exact);
   std::vector<double> sorted = g.f;

@@ -56,7 +56,7 @@ struct ProfileOptions {
   size_t histogram_bins = 20;
   size_t top_values = 50;  // enough for schema inference to list every value of small categoricals
   size_t exact_distinct_limit = 100000;   // exact distinct counting up to here, HyperLogLog above
-  size_t exact_quantile_limit = 1000000;  // exact quantiles up to here, sketch above
+  size_t exact_quantile_limit = 100000;  // exact quantiles up to here per column (8 bytes each), sketch above
 };
 
 // Computes a profile in one streaming pass over batches whose column types are already known

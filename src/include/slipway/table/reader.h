@@ -86,6 +86,14 @@ Result<std::unique_ptr<RecordReader>> open_csv_buffer(std::string_view data, std
                                                       const std::vector<std::string>* header_names = nullptr,
                                                       uint64_t first_line = 1, uint64_t first_row = 1);
 
+// The same over bytes [offset, offset + length) of an uncompressed file, read in blocks (bounded
+// memory, unlike a memory map whose touched pages count towards the process's resident set).
+Result<std::unique_ptr<RecordReader>> open_csv_file_range(const std::filesystem::path& path, uint64_t offset,
+                                                          uint64_t length, std::string source_name,
+                                                          const CsvOptions& options,
+                                                          const std::vector<std::string>& header_names,
+                                                          uint64_t first_line, uint64_t first_row);
+
 // Offsets into `data` (uncompressed CSV, header included) where `parts` roughly equal ranges of
 // whole records begin, respecting quoted newlines (RFC 4180 quote parity). The first is the start
 // of the first data row; each range ends where the next begins; the last ends at data.size().
@@ -96,6 +104,9 @@ struct CsvSplit {
   uint64_t first_row;
 };
 std::vector<CsvSplit> csv_split_points(std::string_view data, size_t parts, const CsvOptions& options);
+// The same over a file, streamed in blocks (reads only up to the last split point).
+Result<std::vector<CsvSplit>> csv_split_points_file(const std::filesystem::path& path, size_t parts,
+                                                    const CsvOptions& options);
 
 struct JsonlOptions {
   // Columns come from the union of keys in the first `header_scan_rows` objects, in first-seen

@@ -153,10 +153,15 @@ struct StoredFile {
   uint64_t stored_bytes = 0;
 };
 
+Status open_error(const fs::path& path) {
+  if (errno == ENOENT) return make_error(ErrorCode::kNotFound, "no such file: {}", path.string());
+  return make_error(ErrorCode::kIoError, "cannot open {}: {}", path.string(), std::strerror(errno));
+}
+
 // SHA-256 of a whole file, read in blocks with its own descriptor (so it can run beside the chunker).
 Result<std::string> sha256_of_file(const fs::path& path) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return make_error(ErrorCode::kIoError, "cannot open {}: {}", path.string(), std::strerror(errno));
+  if (f == nullptr) return open_error(path);
   std::vector<char> block(4u << 20);
   Sha256 hash;
   size_t n;
@@ -176,8 +181,9 @@ Result<StoredFile> chunk_and_store(store::ObjectStore* objects, const fs::path& 
   auto whole = std::async(std::launch::async, [&path] { return sha256_of_file(path); });
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) {
+    Status st = open_error(path);
     whole.wait();
-    return make_error(ErrorCode::kIoError, "cannot open {}: {}", path.string(), std::strerror(errno));
+    return st;
   }
   Chunker chunker(options);
   const size_t block = std::max<size_t>(8u << 20, 2 * options.max_size);

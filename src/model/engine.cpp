@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "detail/arithmetic.h"
 #include "detail/engine_compiled.h"
 #include "slipway/model/engine.h"
 
@@ -43,33 +44,9 @@ const char* isa_label(Isa isa) {
   }
 }
 
-double stable_sigmoid(double v) {
-  if (v >= 0) return 1.0 / (1.0 + std::exp(-v));
-  const double e = std::exp(v);
-  return e / (1.0 + e);
-}
-
 // Same arithmetic as reference_predict's output stage.
 void finalize(OutputTransform transform, bool margins_only, const double* m, size_t n, float* dst) {
-  if (margins_only) transform = OutputTransform::kIdentity;
-  switch (transform) {
-    case OutputTransform::kIdentity:
-      for (size_t o = 0; o < n; ++o) dst[o] = static_cast<float>(m[o]);
-      break;
-    case OutputTransform::kSigmoid:
-      for (size_t o = 0; o < n; ++o) dst[o] = static_cast<float>(stable_sigmoid(m[o]));
-      break;
-    case OutputTransform::kExp:
-      for (size_t o = 0; o < n; ++o) dst[o] = static_cast<float>(std::exp(m[o]));
-      break;
-    case OutputTransform::kSoftmax: {
-      const double top = *std::max_element(m, m + n);
-      double sum = 0;
-      for (size_t o = 0; o < n; ++o) sum += std::exp(m[o] - top);
-      for (size_t o = 0; o < n; ++o) dst[o] = static_cast<float>(std::exp(m[o] - top) / sum);
-      break;
-    }
-  }
+  detail::apply_output_transform(margins_only ? OutputTransform::kIdentity : transform, m, n, dst);
 }
 
 // Per-thread scratch: the single-row path allocates only the first time a thread needs more room.

@@ -7,23 +7,13 @@
 #include <algorithm>
 #include <cmath>
 
+#include "detail/arithmetic.h"
 #include "detail/engine_compiled.h"
 
 namespace slipway::model::detail {
 namespace {
 
 constexpr size_t kTileRows = 16;
-
-double activate(Activation a, double v) {
-  switch (a) {
-    case Activation::kIdentity: return v;
-    case Activation::kRelu: return v > 0 ? v : 0.0;
-    case Activation::kTanh: return std::tanh(v);
-    case Activation::kSigmoid: return 1.0 / (1.0 + std::exp(-v));
-    case Activation::kGelu: return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
-  }
-  return v;
-}
 
 size_t max_width(const Mlp& mlp) {
   size_t w = 0;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "detail/arithmetic.h"
 #include "slipway/model/engine.h"
 
 namespace slipway::model {
@@ -71,17 +72,6 @@ void linear_margins(const Model& model, const LinearModel& linear, const float* 
   }
 }
 
-double activate(Activation a, double v) {
-  switch (a) {
-    case Activation::kIdentity: return v;
-    case Activation::kRelu: return v > 0 ? v : 0.0;
-    case Activation::kTanh: return std::tanh(v);
-    case Activation::kSigmoid: return 1.0 / (1.0 + std::exp(-v));
-    case Activation::kGelu: return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));  // exact (erf) form
-  }
-  return v;
-}
-
 void mlp_margins(const Mlp& mlp, const float* x, double* margins) {
   std::vector<double> in(mlp.layers.front().in);
   for (size_t j = 0; j < in.size(); ++j) in[j] = std::isnan(x[j]) ? 0.0 : x[j];  // missing counts as 0, as in linear
@@ -91,17 +81,11 @@ void mlp_margins(const Mlp& mlp, const float* x, double* margins) {
     for (size_t o = 0; o < layer.out; ++o) {
       double acc = layer.bias[o];
       for (size_t j = 0; j < layer.in; ++j) acc += static_cast<double>(layer.weights[o * layer.in + j]) * in[j];
-      out[o] = activate(layer.activation, acc);
+      out[o] = detail::activate(layer.activation, acc);
     }
     in.swap(out);
   }
   std::copy(in.begin(), in.end(), margins);
-}
-
-double stable_sigmoid(double v) {
-  if (v >= 0) return 1.0 / (1.0 + std::exp(-v));
-  const double e = std::exp(v);
-  return e / (1.0 + e);
 }
 
 }  // namespace
@@ -123,24 +107,7 @@ void reference_predict(const Model& model, const float* x, size_t n_rows, float*
       for (size_t o = 0; o < n; ++o) dst[o] = static_cast<float>(m[o]);
       continue;
     }
-    switch (model.output_transform) {
-      case OutputTransform::kIdentity:
-        for (size_t o = 0; o < n; ++o) dst[o] = static_cast<float>(m[o]);
-        break;
-      case OutputTransform::kSigmoid:
-        for (size_t o = 0; o < n; ++o) dst[o] = static_cast<float>(stable_sigmoid(m[o]));
-        break;
-      case OutputTransform::kExp:
-        for (size_t o = 0; o < n; ++o) dst[o] = static_cast<float>(std::exp(m[o]));
-        break;
-      case OutputTransform::kSoftmax: {
-        const double top = *std::max_element(m.begin(), m.end());
-        double sum = 0;
-        for (size_t o = 0; o < n; ++o) sum += std::exp(m[o] - top);
-        for (size_t o = 0; o < n; ++o) dst[o] = static_cast<float>(std::exp(m[o] - top) / sum);
-        break;
-      }
-    }
+    detail::apply_output_transform(model.output_transform, m.data(), n, dst);
   }
 }
 

@@ -258,31 +258,31 @@ Result<std::vector<DatasetSummary>> Datasets::list() {
   return out;
 }
 
-Status Datasets::create_branch(std::string_view dataset, std::string_view branch, std::string_view from_spec) {
-  if (!valid_name(branch)) return make_error(ErrorCode::kInvalidArgument, "'{}' is not a valid branch name", branch);
-  SLIPWAY_ASSIGN_OR_RETURN(std::string id, resolve(from_spec));
-  auto& db = store_.db();
+namespace {
+
+// A new branch or tag of `dataset` at the version `spec` resolves to; names are unique per dataset.
+Status create_ref(Datasets& datasets, store::Database& db, std::string_view dataset, std::string_view name,
+                  std::string_view kind, std::string_view spec) {
+  if (!valid_name(name)) return make_error(ErrorCode::kInvalidArgument, "'{}' is not a valid {} name", name, kind);
+  SLIPWAY_ASSIGN_OR_RETURN(std::string id, datasets.resolve(spec));
   SLIPWAY_ASSIGN_OR_RETURN(auto stmt, db.prepare("INSERT INTO dataset_refs(dataset, name, kind, version_id, "
-                                                 "updated_at) VALUES (?, ?, 'branch', ?, ?)"));
-  Status st = stmt.bind(1, dataset).bind(2, branch).bind(3, id).bind(4, now_iso8601()).run();
+                                                 "updated_at) VALUES (?, ?, ?, ?, ?)"));
+  Status st = stmt.bind(1, dataset).bind(2, name).bind(3, kind).bind(4, id).bind(5, now_iso8601()).run();
   if (st.code() == ErrorCode::kAlreadyExists) {
-    return make_error(ErrorCode::kAlreadyExists, "dataset '{}' already has a ref named '{}'", dataset, branch);
+    return make_error(ErrorCode::kAlreadyExists, "dataset '{}' already has a ref named '{}'{}", dataset, name,
+                      kind == "tag" ? " (tags never move)" : "");
   }
   return st;
 }
 
+}  // namespace
+
+Status Datasets::create_branch(std::string_view dataset, std::string_view branch, std::string_view from_spec) {
+  return create_ref(*this, store_.db(), dataset, branch, "branch", from_spec);
+}
+
 Status Datasets::create_tag(std::string_view dataset, std::string_view tag, std::string_view spec) {
-  if (!valid_name(tag)) return make_error(ErrorCode::kInvalidArgument, "'{}' is not a valid tag name", tag);
-  SLIPWAY_ASSIGN_OR_RETURN(std::string id, resolve(spec));
-  auto& db = store_.db();
-  SLIPWAY_ASSIGN_OR_RETURN(auto stmt, db.prepare("INSERT INTO dataset_refs(dataset, name, kind, version_id, "
-                                                 "updated_at) VALUES (?, ?, 'tag', ?, ?)"));
-  Status st = stmt.bind(1, dataset).bind(2, tag).bind(3, id).bind(4, now_iso8601()).run();
-  if (st.code() == ErrorCode::kAlreadyExists) {
-    return make_error(ErrorCode::kAlreadyExists, "dataset '{}' already has a ref named '{}' (tags never move)",
-                      dataset, tag);
-  }
-  return st;
+  return create_ref(*this, store_.db(), dataset, tag, "tag", spec);
 }
 
 Status Datasets::checkout(std::string_view version_id, const std::filesystem::path& dir) {

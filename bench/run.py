@@ -1,6 +1,7 @@
 """slipway benchmarks, each side by side with its peer in the same run (see bench/README.md).
 
     python bench/run.py [ingest|hash|dedup|all] [--size-mb N] [--runs N] [--bin PATH]
+    python bench/run.py models [--quick] [...]   # model inference vs its peers: bench/models/compare.py
 
 Prints a table and appends one JSON line per result to bench/results/results.jsonl. Ratios are
 peer / slipway (for times and bytes: > 1 means slipway is faster or smaller).
@@ -200,6 +201,10 @@ def print_table(rows: list[dict]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["models"]:  # its own options and binaries; not part of `all` (about 15 minutes)
+        from models.compare import main as models_main
+        return models_main(argv[1:])
     ap = argparse.ArgumentParser(description="slipway benchmarks against their peers")
     ap.add_argument("which", nargs="?", default="all", choices=[*BENCHMARKS, "all"])
     ap.add_argument("--size-mb", type=float, default=1024, help="size of the synthetic CSV (MiB)")

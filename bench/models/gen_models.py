@@ -38,8 +38,10 @@ TRAIN_SEED, SCORE_SEED = 1, 2
 
 
 def rows(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(X float32 [n, 28], y int) from a fixed model of the label, so any n gives the same
-    prefix for the same seed. Values are rounded to 3 decimals so a CSV holds them exactly."""
+    """(X float32 [n, 28], y int) from a fixed model of the label. The numeric columns of a
+    smaller n are a prefix of a larger n's, the categorical ones are not (drawn after all the
+    numeric ones): take a prefix of rows(SCORE_ROWS) to get the first rows of rows_1m.csv.
+    Values are rounded to 3 decimals so a CSV holds them exactly."""
     prm = np.random.default_rng(12345)  # the data's shape, the same for every seed
     means = prm.choice([0.0, 1.0, 10.0, 100.0]) * prm.uniform(-1, 1, N_FEATURES)
     scales = prm.choice([0.5, 3.0, 40.0], N_FEATURES)

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gen_models import CAT_LEVELS, FEATURES, REPO, SCORE_SEED, WORK, rows  # noqa: E402
+from gen_models import CAT_LEVELS, FEATURES, REPO, SCORE_ROWS, SCORE_SEED, WORK, rows  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "models_peers.jsonl"
 SINGLE_ROW_BUDGET_S = 5.0
@@ -213,7 +213,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"peers: no {', '.join(missing)} in {WORK}; run bench/models/gen_models.py first",
               file=sys.stderr)
         return 2
-    x, _ = rows(n_rows, SCORE_SEED)
+    # A prefix of the scoring set, so --quick scores the first rows of rows_1m.csv (rows(n) for a
+    # smaller n draws different categories).
+    x = rows(max(n_rows, SCORE_ROWS), SCORE_SEED)[0][:n_rows]
     assert all(np.all(x[:, c] == np.round(x[:, c])) for c in CAT_LEVELS)
     common = {"benchmark": "models", "machine": machine(), "commit": commit(),
               "versions": versions(), "rows": n_rows, "data": f"gen_models.rows(seed={SCORE_SEED})",

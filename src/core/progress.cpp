@@ -24,11 +24,13 @@ bool Progress::enabled_by_default() {
 }
 
 void Progress::advance(uint64_t amount) {
+  std::lock_guard<std::mutex> lock(mutex_);
   done_ += amount;
   maybe_print(false);
 }
 
 void Progress::set(uint64_t done) {
+  std::lock_guard<std::mutex> lock(mutex_);
   done_ = done;
   maybe_print(false);
 }
@@ -54,6 +56,7 @@ void Progress::maybe_print(bool force) {
 }
 
 void Progress::finish() {
+  std::lock_guard<std::mutex> lock(mutex_);
   if (finished_) return;
   finished_ = true;
   if (printed_) {

@@ -1,8 +1,10 @@
 // Progress for long work, printed to stderr only when the work has already taken more than a
 // second and stderr is a terminal (or SLIPWAY_PROGRESS=1), at most a few times per second.
+// Safe to update from several threads (ingest advances it from the chunking thread).
 #pragma once
 
 #include <chrono>
+#include <mutex>
 #include <cstdint>
 #include <string>
 
@@ -23,7 +25,8 @@ class Progress {
   static bool enabled_by_default();  // stderr is a tty, or SLIPWAY_PROGRESS=1
 
  private:
-  void maybe_print(bool force);
+  void maybe_print(bool force);  // with mutex_ held
+  std::mutex mutex_;
   std::string label_;
   uint64_t total_;
   uint64_t done_ = 0;

@@ -124,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     models = args.models.split(",")
     engine, c_peer = args.bin_dir / "engine_bench", args.bin_dir / "xgb_c_peer"
     csv = WORK / "rows_1m.csv"
+    if not csv.exists() or any(not (WORK / MODELS[m][0]).exists() for m in models):
+        # One command: make the models (seeded, cached in bench/work/models) when they are not there yet.
+        print("compare: generating the benchmark models (bench/models/gen_models.py, ~10 min once)", file=sys.stderr)
+        subprocess.run([sys.executable, str(Path(__file__).with_name("gen_models.py"))], check=True)
     for need in (engine, csv, *(WORK / MODELS[m][0] for m in models)):
         if not need.exists():
             print(f"compare: {need} is missing (build engine_bench / xgb_c_peer, run "

@@ -195,32 +195,30 @@ class LinearPredictor final : public PredictorBase {
 class MlpPredictor final : public PredictorBase {
  public:
   MlpPredictor(const Model& model, const PredictorOptions& options, Isa isa)
-      : PredictorBase(model, options, isa),
-        mlp_(std::get<Mlp>(model.body)),
-        transposed_(detail::mlp_transpose_weights(mlp_)) {}
+      : PredictorBase(model, options, isa), compiled_(detail::compile_mlp(std::get<Mlp>(model.body), isa)) {}
 
+  // The batch kernel with one row: the same arithmetic, so the same bits.
   void predict_row(const float* x, float* out) const override {
-    double* s = scratch<double>(detail::mlp_scratch_doubles(mlp_, 1) + n_margins_);
-    double* m = s + detail::mlp_scratch_doubles(mlp_, 1);
-    detail::mlp_margins(mlp_, transposed_.data(), x, 1, s, m);
+    float* s = scratch<float>(detail::mlp_scratch_floats(compiled_, 1));
+    double* m = scratch<double>(n_margins_);
+    detail::mlp_margins(compiled_, x, 1, s, m);
     finish(m, out);
   }
 
  protected:
   void predict_range(const float* x, size_t n_rows, float* out) const override {
     constexpr size_t kChunk = 256;
-    std::vector<double> s(detail::mlp_scratch_doubles(mlp_, kChunk));
+    std::vector<float> s(detail::mlp_scratch_floats(compiled_, kChunk));
     std::vector<double> m(kChunk * n_margins_);
     for (size_t r0 = 0; r0 < n_rows; r0 += kChunk) {
       const size_t rows = std::min(kChunk, n_rows - r0);
-      detail::mlp_margins(mlp_, transposed_.data(), x + r0 * n_features_, rows, s.data(), m.data());
+      detail::mlp_margins(compiled_, x + r0 * n_features_, rows, s.data(), m.data());
       for (size_t r = 0; r < rows; ++r) finish(m.data() + r * n_margins_, out + (r0 + r) * n_margins_);
     }
   }
 
  private:
-  Mlp mlp_;
-  std::vector<double> transposed_;
+  detail::CompiledMlp compiled_;
 };
 
 }  // namespace

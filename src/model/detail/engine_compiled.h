@@ -9,6 +9,7 @@
 #include <new>
 #include <vector>
 
+#include "slipway/model/engine.h"
 #include "slipway/model/model.h"
 #include "engine_trees.h"
 
@@ -62,12 +63,22 @@ std::unique_ptr<CompiledEnsemble> compile_ensemble(const TreeEnsemble& ensemble,
 void linear_margins(const LinearModel& m, size_t n_features, size_t n_margins, const float* x, size_t n_rows,
                     double* margins);
 
-// The MLP body in double, each output summed in input order like the reference (identical on every
-// path and thread split). `scratch` holds at least mlp_scratch_doubles(mlp, n_rows) doubles.
-size_t mlp_scratch_doubles(const Mlp& mlp, size_t n_rows);
-void mlp_margins(const Mlp& mlp, const double* transposed_weights_per_layer, const float* x, size_t n_rows,
-                 double* scratch, double* margins);
-// Per layer, weights transposed to in x out (so each output is a contiguous AXPY lane), concatenated.
-std::vector<double> mlp_transpose_weights(const Mlp& mlp);
+// The MLP body: float32 weights packed into 16-output panels (engine_mlp.cpp) for a register-tiled
+// float32 FMA kernel. Every ISA, row count and thread split gives bit-identical margins.
+struct CompiledMlp {
+  struct Layer {
+    uint32_t in, out, padded;  // padded: out rounded up to whole 16-lane panels
+    Activation activation;
+    size_t offset;  // into params: padded bias floats, then the panels (padded x in)
+  };
+  std::vector<Layer> layers;
+  AlignedArray<float> params;
+  size_t n_in = 0, n_out = 0, width = 0;  // width: the widest layer input or padded output
+  PredictorOptions::Isa isa = PredictorOptions::Isa::kScalar;
+};
+CompiledMlp compile_mlp(const Mlp& mlp, PredictorOptions::Isa isa);
+// `scratch` holds at least mlp_scratch_floats(mlp, n_rows) floats; margins gets n_rows x n_out.
+size_t mlp_scratch_floats(const CompiledMlp& mlp, size_t n_rows);
+void mlp_margins(const CompiledMlp& mlp, const float* x, size_t n_rows, float* scratch, double* margins);
 
 }  // namespace slipway::model::detail

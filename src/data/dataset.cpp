@@ -144,7 +144,7 @@ Result<VersionSummary> Datasets::summary(std::string_view version_id) {
   return v;
 }
 
-Result<std::string> Datasets::commit(VersionManifest manifest, const std::string& branch) {
+Result<std::string> Datasets::commit(VersionManifest& manifest, const std::string& branch) {
   if (!valid_name(manifest.dataset)) {
     return make_error(ErrorCode::kInvalidArgument,
                       "'{}' is not a valid dataset name (use letters, digits, '.', '_' and '-', at most 128)",

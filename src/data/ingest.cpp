@@ -35,15 +35,16 @@ struct InputFile {
   std::string compression;
 };
 
+// From the magic bytes, as the readers decide it (the extension may lie).
 std::string detect_compression(const fs::path& path) {
-  auto mapped = MappedFile::open(path);
-  if (!mapped.ok() || mapped->size() < 4) return "none";
-  auto v = mapped->view();
-  if (static_cast<uint8_t>(v[0]) == 0x1f && static_cast<uint8_t>(v[1]) == 0x8b) return "gzip";
-  if (static_cast<uint8_t>(v[0]) == 0x28 && static_cast<uint8_t>(v[1]) == 0xb5 && static_cast<uint8_t>(v[2]) == 0x2f &&
-      static_cast<uint8_t>(v[3]) == 0xfd) {
-    return "zstd";
-  }
+  unsigned char v[4] = {};
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return "none";
+  const size_t n = std::fread(v, 1, sizeof v, f);
+  std::fclose(f);
+  if (n < 4) return "none";
+  if (v[0] == 0x1f && v[1] == 0x8b) return "gzip";
+  if (v[0] == 0x28 && v[1] == 0xb5 && v[2] == 0x2f && v[3] == 0xfd) return "zstd";
   return "none";
 }
 
@@ -518,7 +519,6 @@ Result<IngestResult> ingest(store::Store& store, const std::string& source, cons
     manifest.quarantine = put.id;
   }
   SLIPWAY_ASSIGN_OR_RETURN(result.version_id, Datasets(store).commit(manifest, options.branch));
-  SLIPWAY_ASSIGN_OR_RETURN(result.manifest, Datasets(store).load(result.version_id));
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }

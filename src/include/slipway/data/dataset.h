@@ -106,8 +106,9 @@ class Datasets {
   Result<VersionSummary> summary(std::string_view version_id);
 
   // Stores the manifest object and, in one transaction, records the version and moves `branch`
-  // (creating the dataset and branch as needed). The parent is the branch head at commit time.
-  Result<std::string> commit(VersionManifest manifest, const std::string& branch);
+  // (creating the dataset and branch as needed). The parent is the branch head at commit time;
+  // `manifest` is updated to what was stored (parent, created_at), so callers need not reload it.
+  Result<std::string> commit(VersionManifest& manifest, const std::string& branch);
 
   Result<std::vector<VersionSummary>> log(std::string_view dataset, std::string_view ref);
   Result<std::vector<DatasetSummary>> list();

@@ -13,6 +13,7 @@
 
 #include "context.h"
 #include "output.h"
+#include "slipway/data/ingest.h"
 #include "slipway/core/fs.h"
 #include "slipway/model/bundle.h"
 #include "slipway/model/engine.h"
@@ -137,16 +138,6 @@ struct PredictArgs {
   size_t batch_rows = 65536;
 };
 
-Result<std::unique_ptr<table::RecordReader>> open_input(const std::string& path, const std::string& format) {
-  std::string name = path;
-  for (const char* ext : {".gz", ".zst"}) {
-    if (name.size() > std::strlen(ext) && name.ends_with(ext)) name.resize(name.size() - std::strlen(ext));
-  }
-  const bool jsonl = format == "jsonl" ||
-                     (format.empty() && (name.ends_with(".jsonl") || name.ends_with(".ndjson") || name.ends_with(".json")));
-  if (jsonl) return table::open_jsonl(path, table::JsonlOptions{});
-  return table::open_csv(path, table::CsvOptions{});
-}
 
 // Writes to a temporary file beside the destination and renames it into place, so a failed or
 // interrupted run never leaves a partial output file under the requested name.
@@ -208,7 +199,7 @@ int run_predict(Context& ctx, const PredictArgs& a) {
   auto predictor = model::Predictor::create(m, options);
   if (!predictor.ok()) return report_error(predictor.status());
   model::FeatureEncoder encoder(m);
-  auto reader = open_input(a.input, a.input_format);
+  auto reader = data::open_data_file(a.input, a.input_format);
   if (!reader.ok()) return report_error(reader.status());
   auto columns = encoder.bind((*reader)->column_names());
   if (!columns.ok()) return report_error(columns.status().with_context(a.input));

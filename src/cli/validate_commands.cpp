@@ -5,6 +5,7 @@
 #include "output.h"
 #include "slipway/core/fs.h"
 #include "slipway/data/compare.h"
+#include "slipway/data/ingest.h"
 #include "slipway/data/validate.h"
 
 namespace slipway::cli {
@@ -15,18 +16,7 @@ namespace {
 Result<data::ValidationReport> validate_target(Context& ctx, const std::string& target, const data::DatasetRules& rules) {
   std::error_code ec;
   if (std::filesystem::is_regular_file(target, ec)) {
-    std::unique_ptr<table::RecordReader> reader;
-    std::string name = target;
-    for (const char* suffix : {".gz", ".zst"}) {
-      if (name.ends_with(suffix)) name.resize(name.size() - std::strlen(suffix));
-    }
-    if (name.ends_with(".jsonl") || name.ends_with(".ndjson") || name.ends_with(".json")) {
-      SLIPWAY_ASSIGN_OR_RETURN(reader, table::open_jsonl(target, table::JsonlOptions{}));
-    } else {
-      table::CsvOptions csv;
-      if (name.ends_with(".tsv")) csv.delimiter = '\t';
-      SLIPWAY_ASSIGN_OR_RETURN(reader, table::open_csv(target, csv));
-    }
+    SLIPWAY_ASSIGN_OR_RETURN(auto reader, data::open_data_file(target));
     return data::validate(*reader, rules);
   }
   if (target.find('@') == std::string::npos && (target.find('/') != std::string::npos || target.find('.') != std::string::npos)) {

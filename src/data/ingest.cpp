@@ -48,20 +48,6 @@ std::string detect_compression(const fs::path& path) {
   return "none";
 }
 
-// Format from the extension, ignoring a compression suffix; "" when unknown.
-std::string format_from_name(const std::string& name) {
-  std::string n = name;
-  for (const char* suffix : {".gz", ".zst", ".zstd"}) {
-    if (n.size() > std::strlen(suffix) && n.ends_with(suffix)) n.resize(n.size() - std::strlen(suffix));
-  }
-  auto dot = n.rfind('.');
-  std::string ext = dot == std::string::npos ? "" : n.substr(dot + 1);
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (ext == "csv" || ext == "tsv" || ext == "txt") return "csv";
-  if (ext == "jsonl" || ext == "ndjson" || ext == "json") return "jsonl";
-  return "";
-}
-
 Result<std::vector<InputFile>> list_inputs(const fs::path& source, const IngestOptions& options) {
   std::error_code ec;
   auto status = fs::status(source, ec);
@@ -69,7 +55,7 @@ Result<std::vector<InputFile>> list_inputs(const fs::path& source, const IngestO
   std::vector<InputFile> files;
   auto add = [&](const fs::path& path, std::string name) -> Status {
     InputFile f{path, std::move(name), options.format.value_or(""), detect_compression(path)};
-    if (f.format.empty()) f.format = format_from_name(f.name);
+    if (f.format.empty()) f.format = data_format_from_name(f.name);
     if (f.format.empty()) {
       return make_error(ErrorCode::kInvalidArgument,
                         "cannot tell the format of {} from its name; pass --format csv or --format jsonl",
@@ -289,6 +275,28 @@ std::string redact_uri(const std::string& source) {
 }
 
 }  // namespace
+
+std::string data_format_from_name(const std::string& name) {
+  std::string n = name;
+  for (const char* suffix : {".gz", ".zst", ".zstd"}) {
+    if (n.size() > std::strlen(suffix) && n.ends_with(suffix)) n.resize(n.size() - std::strlen(suffix));
+  }
+  auto dot = n.rfind('.');
+  std::string ext = dot == std::string::npos ? "" : n.substr(dot + 1);
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (ext == "csv" || ext == "tsv" || ext == "txt") return "csv";
+  if (ext == "jsonl" || ext == "ndjson" || ext == "json") return "jsonl";
+  return "";
+}
+
+Result<std::unique_ptr<table::RecordReader>> open_data_file(const fs::path& path, const std::string& format) {
+  const std::string name = path.filename().string();
+  const std::string chosen = format.empty() ? data_format_from_name(name) : format;
+  if (chosen == "jsonl") return table::open_jsonl(path, table::JsonlOptions{});
+  table::CsvOptions csv;
+  if (name.find(".tsv") != std::string::npos) csv.delimiter = '\t';
+  return table::open_csv(path, csv);
+}
 
 Result<FileHash> hash_file(const fs::path& path, const ChunkerOptions& options) {
   auto start = std::chrono::steady_clock::now();

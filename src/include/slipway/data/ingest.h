@@ -49,6 +49,14 @@ struct IngestResult {
 
 Result<IngestResult> ingest(store::Store& store, const std::string& source, const IngestOptions& options);
 
+// How slipway picks a reader for a data file everywhere (ingest, validate, predict): "csv" for
+// .csv/.tsv/.txt, "jsonl" for .jsonl/.ndjson/.json, each optionally .gz/.zst/.zstd; "" when unknown.
+std::string data_format_from_name(const std::string& name);
+// Opens `path` with the reader for `format` ("" = from the name; CSV when the name says nothing).
+// A .tsv file is read tab-separated.
+Result<std::unique_ptr<table::RecordReader>> open_data_file(const std::filesystem::path& path,
+                                                            const std::string& format = "");
+
 // Chunks and hashes a file without storing it (`slipway data hash`).
 struct FileHash {
   std::string sha256;

@@ -13,6 +13,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "detail/format_value.h"
 #include "slipway/data/validate.h"
 
 namespace slipway::data {
@@ -39,19 +40,6 @@ bool is_known(const char* const (&keys)[N], const std::string& key) {
 }
 
 bool is_ranged_type(DataType t) { return table::is_numeric(t) || t == DataType::kTimestamp; }
-
-// Shortest text that reads back as the same double; integral values without a fraction.
-std::string format_number(double v) {
-  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9007199254740992.0) {
-    return fmt::format("{}", static_cast<int64_t>(v));
-  }
-  return fmt::format("{}", v);
-}
-
-std::string format_bound(double v, std::optional<DataType> type) {
-  if (type == DataType::kTimestamp) return table::format_timestamp(static_cast<int64_t>(v));
-  return format_number(v);
-}
 
 bool parses_as(DataType type, const std::string& text) {
   bool b;
@@ -99,8 +87,8 @@ std::optional<RuleProblem> check_column(const ColumnRules& c) {
     if (std::isnan(*bound)) return RuleProblem{key, fmt::format("{} for column '{}' must be a number", key, n)};
   }
   if (c.min && c.max && *c.min > *c.max) {
-    return RuleProblem{"max", fmt::format("max {} is less than min {} for column '{}'", format_bound(*c.max, c.type),
-                                          format_bound(*c.min, c.type), n)};
+    return RuleProblem{"max", fmt::format("max {} is less than min {} for column '{}'", detail::format_value(*c.max, c.type),
+                                          detail::format_value(*c.min, c.type), n)};
   }
   if (c.allowed_values && c.type) {
     for (const auto& v : *c.allowed_values) {
@@ -395,7 +383,7 @@ std::string rules_to_yaml(const DatasetRules& rules) {
       out << YAML::EndMap;
     }
     if (const auto& d = rules.max_duplicate_rows) {
-      std::string text = format_number(d->value);
+      std::string text = detail::format_number(d->value);
       // A fraction is always written with a decimal point so it reads back as a fraction.
       if (d->is_fraction && text.find_first_of(".e") == std::string::npos) text += ".0";
       out << YAML::Key << "max_duplicate_rows" << YAML::Value << text;
@@ -412,8 +400,8 @@ std::string rules_to_yaml(const DatasetRules& rules) {
       out << YAML::Key << c.name << YAML::Value << YAML::BeginMap;
       if (c.type) out << YAML::Key << "type" << YAML::Value << table::data_type_name(*c.type);
       out << YAML::Key << "nullable" << YAML::Value << c.nullable;
-      if (c.min) out << YAML::Key << "min" << YAML::Value << format_bound(*c.min, c.type);
-      if (c.max) out << YAML::Key << "max" << YAML::Value << format_bound(*c.max, c.type);
+      if (c.min) out << YAML::Key << "min" << YAML::Value << detail::format_value(*c.min, c.type);
+      if (c.max) out << YAML::Key << "max" << YAML::Value << detail::format_value(*c.max, c.type);
       if (c.allowed_values) {
         out << YAML::Key << "allowed_values" << YAML::Value << YAML::Flow << YAML::BeginSeq;
         const bool text_column = !c.type || *c.type == DataType::kString;
@@ -424,13 +412,13 @@ std::string rules_to_yaml(const DatasetRules& rules) {
         out << YAML::EndSeq;
       }
       if (c.max_missing_fraction) {
-        out << YAML::Key << "max_missing_fraction" << YAML::Value << format_number(*c.max_missing_fraction);
+        out << YAML::Key << "max_missing_fraction" << YAML::Value << detail::format_number(*c.max_missing_fraction);
       }
       if (c.unique) out << YAML::Key << "unique" << YAML::Value << true;
       if (c.regex) out << YAML::Key << "regex" << YAML::Value << YAML::SingleQuoted << *c.regex;
       if (c.min_length) out << YAML::Key << "min_length" << YAML::Value << *c.min_length;
       if (c.max_length) out << YAML::Key << "max_length" << YAML::Value << *c.max_length;
-      if (c.mostly != 1.0) out << YAML::Key << "mostly" << YAML::Value << format_number(c.mostly);
+      if (c.mostly != 1.0) out << YAML::Key << "mostly" << YAML::Value << detail::format_number(c.mostly);
       out << YAML::EndMap;
     }
     out << YAML::EndMap;

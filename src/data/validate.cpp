@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "slipway/core/hash.h"
+#include "detail/format_value.h"
 #include "slipway/data/validate.h"
 
 namespace slipway::data {
@@ -113,22 +114,10 @@ struct Range {
   }
 };
 
-std::string format_number(double v) {
-  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9007199254740992.0) {
-    return fmt::format("{}", static_cast<int64_t>(v));
-  }
-  return fmt::format("{}", v);
-}
-
-std::string format_value(double v, std::optional<DataType> type) {
-  if (type == DataType::kTimestamp) return table::format_timestamp(static_cast<int64_t>(v));
-  return format_number(v);
-}
-
 std::string describe(const Range& r, std::optional<DataType> type) {
   std::string out;
   if (r.lo <= r.hi) {
-    out = r.lo == r.hi ? format_value(r.lo, type) : format_value(r.lo, type) + " .. " + format_value(r.hi, type);
+    out = r.lo == r.hi ? detail::format_value(r.lo, type) : detail::format_value(r.lo, type) + " .. " + detail::format_value(r.hi, type);
   }
   if (r.nan) out += out.empty() ? "nan" : ", nan";
   return out;
@@ -401,8 +390,8 @@ ValidationReport Validator::finish() {
     const bool broken = limit->is_fraction ? static_cast<double>(dups) > limit->value * static_cast<double>(s.rows)
                                            : static_cast<double>(dups) > limit->value;
     if (broken) {
-      std::string expected = limit->is_fraction ? fmt::format("<= {} of rows", format_number(limit->value))
-                                                : fmt::format("<= {}", format_number(limit->value));
+      std::string expected = limit->is_fraction ? fmt::format("<= {} of rows", detail::format_number(limit->value))
+                                                : fmt::format("<= {}", detail::format_number(limit->value));
       out.push_back({"", "max_duplicate_rows", expected, fmt::format("{} duplicate rows", dups), dups,
                      s.duplicate_tally.examples});
     }
@@ -411,7 +400,7 @@ ValidationReport Validator::finish() {
   for (const auto& c : s.columns) {
     if (!c.index) continue;
     const ColumnRules& r = c.rules;
-    const std::string mostly = r.mostly < 1 ? fmt::format(" (mostly {})", format_number(r.mostly)) : "";
+    const std::string mostly = r.mostly < 1 ? fmt::format(" (mostly {})", detail::format_number(r.mostly)) : "";
     auto add = [&](const char* rule, const Tally& t, uint64_t looked_at, std::string expected, std::string observed) {
       if (holds(t.failing, looked_at, r.mostly)) return;
       out.push_back({r.name, rule, std::move(expected) + mostly, std::move(observed), t.failing, t.examples});
@@ -423,13 +412,13 @@ ValidationReport Validator::finish() {
     if (r.max_missing_fraction && s.rows > 0) {
       const double fraction = static_cast<double>(c.missing.failing) / static_cast<double>(s.rows);
       if (fraction > *r.max_missing_fraction) {
-        out.push_back({r.name, "max_missing_fraction", fmt::format("<= {}", format_number(*r.max_missing_fraction)),
+        out.push_back({r.name, "max_missing_fraction", fmt::format("<= {}", detail::format_number(*r.max_missing_fraction)),
                        fmt::format("{:.4g} ({} of {} rows)", fraction, c.missing.failing, s.rows),
                        c.missing.failing, c.missing.examples});
       }
     }
-    if (r.min) add("min", c.min, c.present, ">= " + format_value(*r.min, r.type), describe(c.min_failing, r.type));
-    if (r.max) add("max", c.max, c.present, "<= " + format_value(*r.max, r.type), describe(c.max_failing, r.type));
+    if (r.min) add("min", c.min, c.present, ">= " + detail::format_value(*r.min, r.type), describe(c.min_failing, r.type));
+    if (r.max) add("max", c.max, c.present, "<= " + detail::format_value(*r.max, r.type), describe(c.max_failing, r.type));
     if (r.allowed_values) {
       add("allowed_values", c.allowed, c.present, join_allowed(*r.allowed_values), describe(c.allowed_values));
     }

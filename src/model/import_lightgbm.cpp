@@ -163,18 +163,7 @@ Status LightgbmImporter::convert_tree(const Fields& fields, size_t block_line, s
   std::vector<int64_t> split_feature, decision_type, left_child, right_child, cat_boundaries;
   std::vector<uint32_t> cat_threshold;
   SLIPWAY_RETURN_IF_ERROR(array(fields, block_line, "leaf_value", n_leaves, leaf_value));
-  auto add_node = [&out]() {
-    out.left.push_back(-1);
-    out.right.push_back(-1);
-    out.feature.push_back(0);
-    out.threshold.push_back(0.0f);
-    out.default_left.push_back(0);
-    out.is_categorical.push_back(0);
-    out.cat_offset.push_back(0);
-    out.cat_size.push_back(0);
-    out.leaf_values.push_back(0.0f);
-    return static_cast<int32_t>(out.left.size() - 1);
-  };
+  auto add_node = [&out] { return detail::append_empty_node(out); };
   if (n_inner == 0) {
     add_node();
     out.leaf_values[0] = detail::saturate_to_float(leaf_value[0] * leaf_scale);

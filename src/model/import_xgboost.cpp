@@ -396,18 +396,7 @@ Status XgboostImporter::convert_tree(const json& tree, const std::string& path, 
   // Copy the nodes reachable from the root in depth-first order (XGBoost keeps pruned nodes in
   // its arrays); a node reached twice means a cycle or a shared child.
   std::vector<int32_t> new_index(n, -1);
-  auto add_node = [&out]() {
-    out.left.push_back(-1);
-    out.right.push_back(-1);
-    out.feature.push_back(0);
-    out.threshold.push_back(0.0f);
-    out.default_left.push_back(0);
-    out.is_categorical.push_back(0);
-    out.cat_offset.push_back(0);
-    out.cat_size.push_back(0);
-    out.leaf_values.push_back(0.0f);
-    return static_cast<int32_t>(out.left.size() - 1);
-  };
+  auto add_node = [&out] { return detail::append_empty_node(out); };
   new_index[0] = add_node();
   std::vector<size_t> stack{0};
   while (!stack.empty()) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -27,5 +28,19 @@ inline float saturate_to_float(double v) {
 
 // Offset of the first byte that is not part of valid UTF-8, or npos.
 size_t invalid_utf8_at(std::string_view text);
+
+// Appends a leaf (value 0, leaf_width 1) to every per-node array of `tree`; returns its index.
+inline int32_t append_empty_node(Tree& tree) {
+  tree.left.push_back(-1);
+  tree.right.push_back(-1);
+  tree.feature.push_back(0);
+  tree.threshold.push_back(0.0f);
+  tree.default_left.push_back(0);
+  tree.is_categorical.push_back(0);
+  tree.cat_offset.push_back(0);
+  tree.cat_size.push_back(0);
+  tree.leaf_values.push_back(0.0f);
+  return static_cast<int32_t>(tree.left.size() - 1);
+}
 
 }  // namespace slipway::model::detail

@@ -35,5 +35,8 @@ inline void add_json_flag(CLI::App* cmd, Context& ctx) {
 void register_store_commands(CLI::App& app, Context& ctx, Command& run);
 void register_data_commands(CLI::App& app, Context& ctx, Command& run);
 void register_model_commands(CLI::App& app, Context& ctx, Command& run);
+void register_tracking_commands(CLI::App& app, Context& ctx, Command& run);  // runs, experiments
+void register_train_commands(CLI::App& app, Context& ctx, Command& run);     // train, runs reproduce
+void register_server_commands(CLI::App& app, Context& ctx, Command& run);    // server
 
 }  // namespace slipway::cli

@@ -72,6 +72,9 @@ int main(int argc, char** argv) {
   register_store_commands(app, ctx, run);
   register_data_commands(app, ctx, run);
   register_model_commands(app, ctx, run);
+  register_tracking_commands(app, ctx, run);
+  register_train_commands(app, ctx, run);
+  register_server_commands(app, ctx, run);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,11 @@
+#include "context.h"
+
+namespace slipway::cli {
+
+void register_tracking_commands(CLI::App& app, Context& ctx, Command& run) {
+  (void)app;
+  (void)ctx;
+  (void)run;
+}
+
+}  // namespace slipway::cli

@@ -12,6 +12,7 @@ APT_PACKAGES=(
   libsqlite3-dev sqlite3 libpq-dev postgresql
   libssl-dev libxxhash-dev libzstd-dev zlib1g-dev zstd jq
   libonnx-dev libprotobuf-dev protobuf-compiler
+  libxgboost-dev libboost-dev libtorch-dev
   python3-venv
 )
 # Only `make lint` and `make fuzz` need clang; `--dev-tools` adds it.

@@ -1,11 +1,112 @@
+// slipway server: the tracking REST API (slipway's /api/v1/ and MLflow's routes) over HTTP.
+// Thin: slipway/server/tracking_server.h does the work; this parses flags and prints the address.
+#include <cstdio>
+#include <memory>
+#include <string>
+
 #include "context.h"
+#include "output.h"
+#include "slipway/server/tracking_server.h"
 
 namespace slipway::cli {
 
+namespace {
+
+// "24h", "30m", "90s", "500ms", or a plain number of seconds.
+Result<std::chrono::milliseconds> parse_duration(const std::string& text, const char* flag) {
+  size_t digits = 0;
+  while (digits < text.size() && (std::isdigit(static_cast<unsigned char>(text[digits])) != 0)) ++digits;
+  std::string unit = text.substr(digits);
+  if (digits == 0 || digits > 12) {
+    return make_error(ErrorCode::kInvalidArgument, "{} '{}': expected a duration such as 24h, 30m, 90s or 500ms",
+                      flag, text);
+  }
+  int64_t n = std::stoll(text.substr(0, digits));
+  int64_t ms = 0;
+  if (unit.empty() || unit == "s") {
+    ms = n * 1000;
+  } else if (unit == "ms") {
+    ms = n;
+  } else if (unit == "m") {
+    ms = n * 60 * 1000;
+  } else if (unit == "h") {
+    ms = n * 3600 * 1000;
+  } else if (unit == "d") {
+    ms = n * 86400 * 1000;
+  } else {
+    return make_error(ErrorCode::kInvalidArgument, "{} '{}': unknown unit '{}' (use ms, s, m, h or d)", flag, text,
+                      unit);
+  }
+  if (ms <= 0) return make_error(ErrorCode::kInvalidArgument, "{} must be more than 0, got '{}'", flag, text);
+  return std::chrono::milliseconds(ms);
+}
+
+struct ServerArgs {
+  std::string host = "127.0.0.1";
+  int port = 5000;
+  size_t threads = 0;
+  std::string stale_run_timeout = "24h";
+  std::string reap_interval = "1m";
+  size_t max_body_mb = 64;
+  std::string request_timeout = "30s";
+  bool access_log = false;
+};
+
+}  // namespace
+
 void register_server_commands(CLI::App& app, Context& ctx, Command& run) {
-  (void)app;
-  (void)ctx;
-  (void)run;
+  auto args = std::make_shared<ServerArgs>();
+  auto* cmd = app.add_subcommand(
+      "server", "Serve the tracking REST API (/api/v1/) and MLflow's tracking routes so the MLflow client works");
+  cmd->footer(
+      "Examples:\n"
+      "  slipway server                       # http://127.0.0.1:5000\n"
+      "  slipway server --host 0.0.0.0 --port 8080\n"
+      "  MLFLOW_TRACKING_URI=http://127.0.0.1:5000 python train.py\n"
+      "Stops gracefully on SIGTERM or Ctrl-C (finishes requests in flight, then exits 0).");
+  cmd->add_option("--host", args->host, "Address to bind (default 127.0.0.1: this machine only)");
+  cmd->add_option("--port", args->port, "Port (default 5000; 0 picks a free one)")->check(CLI::Range(0, 65535));
+  cmd->add_option("--threads", args->threads, "Worker threads (default: one per core)");
+  cmd->add_option("--stale-run-timeout", args->stale_run_timeout,
+                  "Mark RUNNING runs created over HTTP FAILED after this long without a write (default 24h)");
+  cmd->add_option("--reap-interval", args->reap_interval, "How often to look for dead runs (default 1m)");
+  cmd->add_option("--max-body-mb", args->max_body_mb, "Largest request body accepted, in MiB (default 64)")
+      ->check(CLI::Range(1, 4096));
+  cmd->add_option("--request-timeout", args->request_timeout,
+                  "A request must arrive completely within this time of its first byte (default 30s)");
+  cmd->add_flag("--access-log", args->access_log, "Print one line per request on stderr");
+  cmd->callback([&ctx, &run, args] {
+    run = [&ctx, args] {
+      server::TrackingServerOptions options;
+      options.store_root = store::Store::resolve_root(ctx.store_flag);
+      options.http.host = args->host;
+      options.http.port = static_cast<uint16_t>(args->port);
+      options.http.threads = args->threads;
+      options.http.max_body_bytes = args->max_body_mb << 20;
+      auto stale = parse_duration(args->stale_run_timeout, "--stale-run-timeout");
+      if (!stale.ok()) return report_error(stale.status());
+      options.stale_run_timeout = *stale;
+      auto interval = parse_duration(args->reap_interval, "--reap-interval");
+      if (!interval.ok()) return report_error(interval.status());
+      options.reap_interval = *interval;
+      auto request_timeout = parse_duration(args->request_timeout, "--request-timeout");
+      if (!request_timeout.ok()) return report_error(request_timeout.status());
+      options.http.request_timeout = *request_timeout;
+      if (args->access_log) {
+        options.http.on_response = [](const server::Request& request, int status) {
+          std::fprintf(stderr, "%s %s%s%s %d\n", server::method_name(request.method), request.path.c_str(),
+                       request.query.empty() ? "" : "?", request.query.c_str(), status);
+        };
+      }
+      auto stopped = server::run_tracking_server(options, [](server::HttpServer& http) {
+        std::fprintf(stderr, "listening on http://%s:%u\n", http.host().c_str(), static_cast<unsigned>(http.port()));
+        std::fflush(stderr);
+      });
+      if (!stopped.ok()) return report_error(stopped.status());
+      if (*stopped != 0) std::fprintf(stderr, "stopped by signal %d; requests in flight finished\n", *stopped);
+      return kExitOk;
+    };
+  });
 }
 
 }  // namespace slipway::cli

@@ -45,6 +45,98 @@ const std::vector<std::string_view>& migrations() {
         PRIMARY KEY (dataset, name)
       );
       )sql",
+      // 2: experiment tracking (src/track, docs/tracking.md). Times are Unix milliseconds.
+      // metrics keeps every point (MLflow's primary key, so an identical point is stored once);
+      // latest_metrics keeps, per run and key, the point with the highest (step, timestamp, value),
+      // maintained on insert so listing and searching never read the history. A NaN value is
+      // stored as 0 with is_nan = 1 (SQLite has no NaN).
+      R"sql(
+      CREATE TABLE experiments (
+        experiment_id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        artifact_location TEXT NOT NULL,
+        lifecycle TEXT NOT NULL DEFAULT 'active' CHECK (lifecycle IN ('active', 'deleted')),
+        creation_time INTEGER NOT NULL,
+        last_update_time INTEGER NOT NULL
+      );
+      CREATE TABLE experiment_tags (
+        experiment_id INTEGER NOT NULL REFERENCES experiments(experiment_id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (experiment_id, key)
+      ) WITHOUT ROWID;
+      CREATE TABLE runs (
+        run_id TEXT PRIMARY KEY,
+        experiment_id INTEGER NOT NULL REFERENCES experiments(experiment_id),
+        name TEXT NOT NULL,
+        user TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED')),
+        start_time INTEGER NOT NULL,
+        end_time INTEGER,
+        lifecycle TEXT NOT NULL DEFAULT 'active' CHECK (lifecycle IN ('active', 'deleted')),
+        artifact_uri TEXT NOT NULL,
+        parent_run_id TEXT,
+        owner_host TEXT,
+        owner_pid INTEGER,
+        owner_start_ticks INTEGER,
+        last_write INTEGER NOT NULL
+      );
+      CREATE INDEX runs_by_experiment ON runs(experiment_id, start_time DESC, run_id);
+      CREATE INDEX runs_running ON runs(status) WHERE status = 'RUNNING';
+      CREATE TABLE params (
+        run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (run_id, key)
+      ) WITHOUT ROWID;
+      CREATE TABLE tags (
+        run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (run_id, key)
+      ) WITHOUT ROWID;
+      CREATE TABLE metrics (
+        run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        timestamp INTEGER NOT NULL,
+        value REAL NOT NULL,
+        is_nan INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (run_id, key, step, timestamp, value, is_nan)
+      ) WITHOUT ROWID;
+      CREATE TABLE latest_metrics (
+        run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value REAL NOT NULL,
+        timestamp INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        is_nan INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (run_id, key)
+      ) WITHOUT ROWID;
+      CREATE INDEX latest_metrics_by_value ON latest_metrics(key, value);
+      CREATE TABLE run_inputs (
+        run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+        dataset TEXT NOT NULL,
+        version_id TEXT NOT NULL,
+        context TEXT NOT NULL,
+        PRIMARY KEY (run_id, dataset, version_id, context)
+      ) WITHOUT ROWID;
+      CREATE TABLE run_outputs (
+        run_id TEXT PRIMARY KEY REFERENCES runs(run_id) ON DELETE CASCADE,
+        model_object_id TEXT NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE artifacts (
+        run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        object_id TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        PRIMARY KEY (run_id, path)
+      ) WITHOUT ROWID;
+      INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle, creation_time, last_update_time)
+        VALUES (0, 'Default', 'mlflow-artifacts:/0', 'active',
+                CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER),
+                CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+      )sql",
   };
   return kMigrations;
 }

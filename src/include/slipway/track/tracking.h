@@ -121,7 +121,7 @@ struct LogBatch {
 // strings. `order_by` entries like "metrics.auc DESC", "attributes.start_time", "params.lr ASC".
 // Default order: start_time DESC, then run_id. Pagination: `page_token` from the previous page.
 struct SearchRunsRequest {
-  std::vector<int64_t> experiment_ids;
+  std::vector<int64_t> experiment_ids;  // empty: every experiment
   std::string filter;
   std::vector<std::string> order_by;
   size_t max_results = 1000;  // MLflow's default; at most 50,000
@@ -146,6 +146,14 @@ struct MetricHistoryRequest {
   std::string page_token;
 };
 
+struct MetricHistoryPage {
+  std::vector<MetricPoint> points;
+  std::string next_page_token;  // empty on the last page
+};
+
+// Ownerless RUNNING runs with no write for this long are marked FAILED by the CLI's reaping.
+inline constexpr int64_t kDefaultStaleAfterMs = 24LL * 60 * 60 * 1000;
+
 class Tracking {
  public:
   // Uses the store's database and objects; the tables exist after Store::open (migration).
@@ -168,11 +176,15 @@ class Tracking {
   Status delete_run(const std::string& run_id);   // soft
   Status restore_run(const std::string& run_id);
   Status purge_run(const std::string& run_id);    // hard delete: rows gone (artifacts' objects stay for fsck/gc)
+  // A full run id from a unique prefix of at least 6 hex characters (the CLI's abbreviated ids):
+  // kInvalidArgument when too short or ambiguous (naming the candidates), kNotFound when none.
+  Result<std::string> resolve_run_prefix(const std::string& prefix);
 
   // Logging. Each call is one transaction, all or nothing. Errors (kInvalidArgument naming the
   // key/field): a param logged again with a different value, a key over kMaxKeyBytes or with
   // characters outside [A-Za-z0-9_-. /], a batch over the limits, a run that is deleted or done
-  // (FINISHED/FAILED/KILLED runs still accept tags, as MLflow).
+  // (FINISHED/FAILED/KILLED runs still accept tags, as MLflow, and inputs, the output model and
+  // artifacts, which a trainer may record after ending the run).
   Status log_batch(const std::string& run_id, const LogBatch& batch);
   Status log_metric(const std::string& run_id, const MetricPoint& point);
   Status log_param(const std::string& run_id, const std::string& key, const std::string& value);
@@ -183,6 +195,8 @@ class Tracking {
 
   // Metric history of one key, ordered by step then timestamp.
   Result<std::vector<MetricPoint>> metric_history(const std::string& run_id, const std::string& key);
+  // The same, a page at a time (max_results 0: all).
+  Result<MetricHistoryPage> metric_history_page(const MetricHistoryRequest& request);
 
   Result<SearchRunsPage> search_runs(const SearchRunsRequest& request);
 
@@ -200,6 +214,9 @@ class Tracking {
 
   // The owner record for the calling process.
   static RunOwner current_process();
+  // The owner record for another process on this host (e.g. the shell script that runs
+  // `slipway runs create --owner-pid $$`); kNotFound when there is no such process.
+  static Result<RunOwner> process_owner(int64_t pid);
 
  private:
   store::Store& store_;

@@ -20,8 +20,8 @@ Contestants, each a fresh process per repetition, alternating, median wall time 
     library whose tree code differs), for reference.
 
 Overhead = slipway total / peer total - 1 (target <= 5% against the like-with-like peer). The
-time slipway spends outside XGBoost comes from its own stage timings (`slipway train` prints a
-stage line per step on stderr; each is timestamped here as it arrives), shown per stage.
+time slipway spends outside XGBoost comes from its own stage timings (`slipway train` with
+SLIPWAY_PROGRESS=1 prints "[  0.51s] stage" lines on stderr), shown per stage.
 """
 from __future__ import annotations
 
@@ -116,20 +116,30 @@ def run_timed(cmd: list[str], env: dict | None = None) -> dict:
             "stdout": b"".join(out).decode(errors="replace"), "stderr": lines}
 
 
-# A stage line of `slipway train` (pipeline.h TrainOptions::on_stage). Step lines (the per-round
-# metrics) are not stages: they carry "step"/"round"/"iteration" and a number, or "name=value".
-STEP_LINE = re.compile(r"(\b(step|round|iteration|iter)\b\s*\d+|\[\d+\]|=\s*-?\d)", re.I)
-TRAIN_STAGE = re.compile(r"\btrain(ing)?\b.*\bxgboost\b|\bxgboost\b.*\btrain", re.I)
+# A stage line of `slipway train` (pipeline.h TrainOptions::on_stage, printed on stderr with
+# SLIPWAY_PROGRESS=1): "[  0.51s] fitting feature transforms on 70000 training rows", the time
+# since slipway's clock started. Step lines ("  step    10  train-logloss ...") are not stages.
+STAGE_LINE = re.compile(r"^\[\s*([0-9.]+)s\]\s*(.*)$")
+TRAIN_STAGE = re.compile(r"^training xgboost\b", re.I)
 
 
 def stages(lines: list[tuple[float, str]], wall: float) -> list[tuple[str, float]]:
-    """(stage text, seconds until the next stage line or the process end); the first entry is the
-    time before the first stage line (process start, store open, config)."""
-    marks = [(t, s.strip()) for t, s in lines if s.strip() and not STEP_LINE.search(s)]
-    out = [("(start: process, store, config)", marks[0][0] if marks else wall)]
-    for i, (t, s) in enumerate(marks):
-        end = marks[i + 1][0] if i + 1 < len(marks) else wall
-        out.append((s[:90], end - t))
+    """(stage, seconds) from slipway's own stage times; the first entry is the time before its
+    clock started (process start, store, config), the last stage runs to the process's exit (for
+    the evaluation stage: evaluating, writing the bundle, recording the run, exiting)."""
+    marks = []
+    for arrived, text in lines:
+        m = STAGE_LINE.match(text.strip())
+        if m:
+            marks.append((arrived, float(m.group(1)), m.group(2)))
+    if not marks:
+        return [("(no stage lines: is SLIPWAY_PROGRESS=1 honoured?)", wall)]
+    offset = marks[0][0] - marks[0][1]  # process start -> slipway's clock start (arrival minus printed)
+    out = [("(start: process, store, config)", max(offset, 0.0))]
+    for i, (_, t, text) in enumerate(marks):
+        end = marks[i + 1][1] if i + 1 < len(marks) else wall - offset
+        label = text if i + 1 < len(marks) else text + " (+ bundle, run record, exit)"
+        out.append((label[:100], end - t))
     return out
 
 
@@ -153,7 +163,8 @@ class Slipway(Contestant):
         init = subprocess.run([str(self.binary), "--store", str(store), "init"], capture_output=True, text=True)
         if init.returncode != 0:
             raise SystemExit(f"slipway init failed: {init.stderr}")
-        got = run_timed([str(self.binary), "--store", str(store), "train", str(self.config)])
+        got = run_timed([str(self.binary), "--store", str(store), "train", str(self.config)],
+                        env={"SLIPWAY_PROGRESS": "1"})
         if got["rc"] != 0:
             raise SystemExit(f"slipway train failed (exit {got['rc']}):\n" +
                              "\n".join(s for _, s in got["stderr"][-40:]))
@@ -290,7 +301,7 @@ def report(contestants: list[Contestant], like: Contestant | None, args, data: P
               f"(target <= {TARGET_OVERHEAD * 100:.0f}%: {'ok' if ov <= TARGET_OVERHEAD else 'MISSED'})")
 
     print("\nwhere the time goes (median seconds)")
-    print("  slipway stages (stderr lines, timestamped on arrival):")
+    print("  slipway stages (its own stage times, SLIPWAY_PROGRESS=1):")
     for s, secs in slip_stages:
         print(f"    {secs:8.2f}  {s}")
     if slip_train is not None:

@@ -152,6 +152,9 @@ Status migrate(Database& db, int from) {
   const auto& all = migrations();
   if (from >= static_cast<int>(all.size())) return {};
   SLIPWAY_ASSIGN_OR_RETURN(auto txn, db.begin());
+  // Another process may have migrated between our first read and taking the write lock.
+  SLIPWAY_ASSIGN_OR_RETURN(from, read_user_version(db));
+  if (from >= static_cast<int>(all.size())) return txn.commit();
   for (size_t i = static_cast<size_t>(from); i < all.size(); ++i) {
     SLIPWAY_RETURN_IF_ERROR(db.exec(all[i]).with_context(fmt::format("migration {}", i + 1)));
   }

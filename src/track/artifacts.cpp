@@ -40,14 +40,14 @@ Status Tracking::put_artifact(const std::string& run_id, const std::string& path
     // Fail before writing the object when the run cannot take it (the check is repeated below,
     // inside the transaction, for the race).
     detail::ReadSnapshot snapshot(db);
-    SLIPWAY_RETURN_IF_ERROR(detail::writable_run(db, run_id, detail::WriteKind::kAny).status());
+    SLIPWAY_RETURN_IF_ERROR(detail::writable_run(db, run_id).status());
   }
   SLIPWAY_ASSIGN_OR_RETURN(auto put, store_.objects().put(content));
   // Durable before the index refers to it.
   if (put.written) SLIPWAY_RETURN_IF_ERROR(store_.objects().sync());
 
   SLIPWAY_ASSIGN_OR_RETURN(auto txn, db.begin());
-  SLIPWAY_RETURN_IF_ERROR(detail::writable_run(db, run_id, detail::WriteKind::kAny).status());
+  SLIPWAY_RETURN_IF_ERROR(detail::writable_run(db, run_id).status());
   // A path is either a file or a folder: no file may sit at one of its parent folders, and it
   // may not name a folder that holds files.
   SLIPWAY_ASSIGN_OR_RETURN(auto file_at, db.prepare("SELECT 1 FROM artifacts WHERE run_id = ? AND path = ?"));

@@ -183,8 +183,7 @@ Status Tracking::log_batch(const std::string& run_id, const LogBatch& batch) {
   SLIPWAY_RETURN_IF_ERROR(validate_batch(batch));
   auto& db = store_.db();
   SLIPWAY_ASSIGN_OR_RETURN(auto txn, db.begin());
-  const auto kind = batch.metrics.empty() && batch.params.empty() ? detail::WriteKind::kAny : detail::WriteKind::kRunning;
-  SLIPWAY_RETURN_IF_ERROR(detail::writable_run(db, run_id, kind).status());
+  SLIPWAY_RETURN_IF_ERROR(detail::writable_run(db, run_id).status());
   SLIPWAY_RETURN_IF_ERROR(write_params(db, run_id, batch.params));
   SLIPWAY_RETURN_IF_ERROR(write_metrics(db, run_id, batch.metrics));
   SLIPWAY_RETURN_IF_ERROR(write_tags(db, run_id, batch.tags));
@@ -213,7 +212,7 @@ Status Tracking::set_tag(const std::string& run_id, const std::string& key, cons
 Status Tracking::delete_tag(const std::string& run_id, const std::string& key) {
   auto& db = store_.db();
   SLIPWAY_ASSIGN_OR_RETURN(auto txn, db.begin());
-  SLIPWAY_RETURN_IF_ERROR(detail::writable_run(db, run_id, detail::WriteKind::kAny).status());
+  SLIPWAY_RETURN_IF_ERROR(detail::writable_run(db, run_id).status());
   SLIPWAY_ASSIGN_OR_RETURN(auto del, db.prepare("DELETE FROM tags WHERE run_id = ? AND key = ?"));
   del.bind(1, run_id).bind(2, key);
   SLIPWAY_RETURN_IF_ERROR(del.run());
@@ -230,7 +229,7 @@ Status Tracking::log_inputs(const std::string& run_id, const std::vector<Dataset
   }
   auto& db = store_.db();
   SLIPWAY_ASSIGN_OR_RETURN(auto txn, db.begin());
-  SLIPWAY_RETURN_IF_ERROR(detail::writable_run(db, run_id, detail::WriteKind::kAny).status());
+  SLIPWAY_RETURN_IF_ERROR(detail::writable_run(db, run_id).status());
   SLIPWAY_ASSIGN_OR_RETURN(auto insert, db.prepare("INSERT OR IGNORE INTO run_inputs (run_id, dataset, version_id, "
                                                    "context) VALUES (?, ?, ?, ?)"));
   for (const auto& in : inputs) {
@@ -248,7 +247,7 @@ Status Tracking::set_output_model(const std::string& run_id, const std::string& 
   }
   auto& db = store_.db();
   SLIPWAY_ASSIGN_OR_RETURN(auto txn, db.begin());
-  SLIPWAY_RETURN_IF_ERROR(detail::writable_run(db, run_id, detail::WriteKind::kAny).status());
+  SLIPWAY_RETURN_IF_ERROR(detail::writable_run(db, run_id).status());
   SLIPWAY_ASSIGN_OR_RETURN(auto upsert, db.prepare("INSERT INTO run_outputs (run_id, model_object_id) VALUES (?, ?) "
                                                    "ON CONFLICT (run_id) DO UPDATE SET model_object_id = "
                                                    "excluded.model_object_id"));

@@ -79,16 +79,13 @@ Result<RunInfo> load_run_info(store::Database& db, const std::string& run_id) {
   return read_run_info(stmt);
 }
 
-Result<RunInfo> writable_run(store::Database& db, const std::string& run_id, WriteKind kind) {
+Result<RunInfo> writable_run(store::Database& db, const std::string& run_id) {
   SLIPWAY_ASSIGN_OR_RETURN(RunInfo info, load_run_info(db, run_id));
   if (info.lifecycle == Lifecycle::kDeleted) {
     return make_error(ErrorCode::kInvalidArgument, "run '{}' is deleted; restore it before writing to it", run_id);
   }
-  if (kind == WriteKind::kRunning && info.status != RunStatus::kRunning && info.status != RunStatus::kScheduled) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "run '{}' is {}; a finished run accepts tags but no more metrics or params", run_id,
-                      run_status_name(info.status));
-  }
+  // As MLflow: a FINISHED / FAILED / KILLED run still accepts metrics, params and tags (clients log
+  // evaluation results after end_run); only a deleted run is refused.
   return info;
 }
 
@@ -470,7 +467,7 @@ Result<Run> Tracking::get_run(const std::string& run_id) {
 Result<RunInfo> Tracking::update_run(const std::string& run_id, const UpdateRunRequest& request) {
   auto& db = store_.db();
   SLIPWAY_ASSIGN_OR_RETURN(auto txn, db.begin());
-  SLIPWAY_ASSIGN_OR_RETURN(RunInfo info, detail::writable_run(db, run_id, detail::WriteKind::kAny));
+  SLIPWAY_ASSIGN_OR_RETURN(RunInfo info, detail::writable_run(db, run_id));
   const int64_t now = now_ms();
   if (request.status) {
     info.status = *request.status;

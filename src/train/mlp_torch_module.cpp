@@ -78,7 +78,8 @@ torch::nn::Sequential build_network(const SlipwayMlpArgs& a, std::vector<torch::
   return net;
 }
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const SlipwayMlpArgs& a, std::vector<torch::Tensor> params) {
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const SlipwayMlpArgs& a,
+                                                        const std::vector<torch::Tensor>& params) {
   switch (a.optimizer) {
     case kSlipwayMlpAdam:
       return std::make_unique<torch::optim::Adam>(

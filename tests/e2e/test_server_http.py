@@ -8,7 +8,6 @@ import signal
 import threading
 from pathlib import Path
 
-import pytest
 import requests
 import yaml
 

@@ -144,6 +144,7 @@ def test_log_batch_and_nested_runs(mlflow_env):  # noqa: F811
     from mlflow.entities import Metric, Param, RunTag
 
     mlflow.set_tracking_uri(mlflow_env.url)
+    mlflow.set_experiment("nested")
     client = MlflowClient()
     with mlflow.start_run(run_name="parent") as parent:
         with mlflow.start_run(run_name="child", nested=True) as child:

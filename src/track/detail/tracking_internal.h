@@ -33,8 +33,8 @@ Status load_run_details(store::Database& db, std::vector<Run>& runs);
 Result<RunInfo> load_run_info(store::Database& db, const std::string& run_id);  // kNotFound
 // What may be written to a run: kAny (tags, inputs, outputs, artifacts: any run not deleted),
 // kRunning (metrics, params: also not FINISHED/FAILED/KILLED).
-enum class WriteKind { kAny, kRunning };
-Result<RunInfo> writable_run(store::Database& db, const std::string& run_id, WriteKind kind);
+// The run, unless it is deleted (kInvalidArgument). Any status accepts writes, as MLflow.
+Result<RunInfo> writable_run(store::Database& db, const std::string& run_id);
 Status touch_run(store::Database& db, const std::string& run_id, int64_t now);
 
 // A read snapshot (deferred transaction) so several SELECTs see one state of the database; ends

@@ -13,6 +13,7 @@ APT_PACKAGES=(
   libssl-dev libxxhash-dev libzstd-dev zlib1g-dev zstd jq
   libonnx-dev libprotobuf-dev protobuf-compiler
   libxgboost-dev libboost-dev libtorch-dev
+  libgrpc++-dev protobuf-compiler-grpc prometheus wrk
   python3-venv
 )
 # Only `make lint` and `make fuzz` need clang; `--dev-tools` adds it.

@@ -333,6 +333,61 @@ void collect_artifacts(Tracking& t, const std::string& run_id, const std::string
   }
 }
 
+
+// Plain metrics as a KEY / VALUE / STEP table; per-segment metrics, which the trainer logs as
+// "METRIC/COLUMN/VALUE" (e.g. "test-auc/carrier/AA"), pivoted into one table per segment column
+// (rows: segment values, columns: metrics) so a run with many segments stays readable.
+void print_metrics(const std::vector<track::MetricPoint>& metrics) {
+  std::vector<const track::MetricPoint*> plain;
+  // column -> (metric names in first-seen order, value -> metric -> formatted value)
+  struct Pivot {
+    std::vector<std::string> metric_names;
+    std::map<std::string, std::map<std::string, std::string>> cells;
+  };
+  std::map<std::string, Pivot> pivots;
+  for (const auto& m : metrics) {
+    size_t first = m.key.find('/');
+    size_t second = first == std::string::npos ? std::string::npos : m.key.find('/', first + 1);
+    if (second == std::string::npos) {
+      plain.push_back(&m);
+      continue;
+    }
+    std::string metric = m.key.substr(0, first);
+    std::string column = m.key.substr(first + 1, second - first - 1);
+    std::string value = m.key.substr(second + 1);
+    Pivot& pivot = pivots[column];
+    if (std::find(pivot.metric_names.begin(), pivot.metric_names.end(), metric) == pivot.metric_names.end()) {
+      pivot.metric_names.push_back(metric);
+    }
+    pivot.cells[value][metric] = format_number(m.value);
+  }
+  if (!plain.empty()) {
+    std::printf("\nmetrics (%zu, latest values)\n", plain.size());
+    TextTable table({"  KEY", "VALUE", "STEP"});
+    for (const auto* m : plain) table.add_row({"  " + m->key, format_number(m->value), std::to_string(m->step)});
+    std::fputs(table.render({1, 2}).c_str(), stdout);
+  }
+  for (const auto& [column, pivot] : pivots) {
+    std::printf("\nmetrics by %s (%zu values, latest)\n", column.c_str(), pivot.cells.size());
+    std::vector<std::string> header = {"  " + column};
+    std::vector<size_t> right;
+    for (const auto& name : pivot.metric_names) {
+      right.push_back(header.size());
+      header.push_back(name);
+    }
+    TextTable table(header);
+    for (const auto& [value, row] : pivot.cells) {
+      std::vector<std::string> cells = {"  " + value};
+      for (const auto& name : pivot.metric_names) {
+        auto it = row.find(name);
+        cells.push_back(it == row.end() ? "-" : it->second);
+      }
+      table.add_row(std::move(cells));
+    }
+    std::fputs(table.render(right).c_str(), stdout);
+  }
+}
+
 int run_show(Context& ctx, const std::string& spec) {
   auto s = open_tracking(ctx);
   if (!s.ok()) return report_error(s.status());
@@ -375,12 +430,7 @@ int run_show(Context& ctx, const std::string& spec) {
     for (const auto& [k, v] : r->params) table.add_row({"  " + k, v});
     std::fputs(table.render().c_str(), stdout);
   }
-  if (!r->latest_metrics.empty()) {
-    std::printf("\nmetrics (%zu, latest values)\n", r->latest_metrics.size());
-    TextTable table({"  KEY", "VALUE", "STEP"});
-    for (const auto& m : r->latest_metrics) table.add_row({"  " + m.key, format_number(m.value), std::to_string(m.step)});
-    std::fputs(table.render({1, 2}).c_str(), stdout);
-  }
+  if (!r->latest_metrics.empty()) print_metrics(r->latest_metrics);
   if (!r->tags.empty()) {
     std::printf("\ntags (%zu)\n", r->tags.size());
     TextTable table({"  KEY", "VALUE"});

@@ -54,6 +54,16 @@ const char* activation_name(Activation a) {
   return "unknown";
 }
 
+const char* row_normalization_name(RowNormalization n) {
+  switch (n) {
+    case RowNormalization::kNone: return "none";
+    case RowNormalization::kMax: return "max";
+    case RowNormalization::kL1: return "l1";
+    case RowNormalization::kL2: return "l2";
+  }
+  return "unknown";
+}
+
 const char* body_kind_name(const Body& body) {
   switch (body.index()) {
     case 0: return "linear";
@@ -203,6 +213,18 @@ Status check_inputs(const Model& model) {
   if (width != model.feature_names.size()) {
     return invalid(fmt::format("the inputs produce {} feature column(s) but there are {} feature names", width,
                                model.feature_names.size()));
+  }
+  switch (model.row_normalization) {
+    case RowNormalization::kNone:
+    case RowNormalization::kMax:
+    case RowNormalization::kL1:
+    case RowNormalization::kL2: break;
+    default:
+      return invalid(fmt::format("row normalization {} is not one of none, max, l1, l2",
+                                 static_cast<int>(model.row_normalization)));
+  }
+  if (model.row_normalization != RowNormalization::kNone && width == 0) {
+    return invalid("row normalization of a model without features");
   }
   return {};
 }

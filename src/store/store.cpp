@@ -137,6 +137,98 @@ const std::vector<std::string_view>& migrations() {
                 CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER),
                 CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
       )sql",
+      // 3: model registry (src/registry, docs/registry.md). Times are Unix milliseconds. Models have
+      // an integer id so a rename touches one row; next_version never goes down, so a version
+      // number is never reused after a delete. registry_audit has no foreign key: the trail of a
+      // deleted model stays. A NaN metric is stored as 0 with is_nan = 1 (SQLite has no NaN).
+      R"sql(
+      CREATE TABLE registered_models (
+        model_id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        description TEXT NOT NULL DEFAULT '',
+        creation_time INTEGER NOT NULL,
+        last_updated_time INTEGER NOT NULL,
+        next_version INTEGER NOT NULL DEFAULT 1
+      );
+      CREATE TABLE registered_model_tags (
+        model_id INTEGER NOT NULL REFERENCES registered_models(model_id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (model_id, key)
+      ) WITHOUT ROWID;
+      CREATE TABLE model_versions (
+        model_id INTEGER NOT NULL REFERENCES registered_models(model_id) ON DELETE CASCADE,
+        version INTEGER NOT NULL,
+        bundle_object_id TEXT,               -- NULL: registered (through MLflow) without a bundle
+        source TEXT NOT NULL,
+        run_id TEXT,
+        description TEXT NOT NULL DEFAULT '',
+        archived INTEGER NOT NULL DEFAULT 0,
+        user TEXT NOT NULL,
+        creation_time INTEGER NOT NULL,
+        last_updated_time INTEGER NOT NULL,
+        signature TEXT NOT NULL,             -- JSON: {"task", "inputs": [{"name", "kind"}], "outputs": [...]}
+        PRIMARY KEY (model_id, version)
+      ) WITHOUT ROWID;
+      CREATE INDEX model_versions_by_run ON model_versions(run_id) WHERE run_id IS NOT NULL;
+      CREATE TABLE model_version_tags (
+        model_id INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (model_id, version, key),
+        FOREIGN KEY (model_id, version) REFERENCES model_versions(model_id, version) ON DELETE CASCADE
+      ) WITHOUT ROWID;
+      CREATE TABLE model_version_metrics (
+        model_id INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        value REAL NOT NULL,
+        is_nan INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (model_id, version, key),
+        FOREIGN KEY (model_id, version) REFERENCES model_versions(model_id, version) ON DELETE CASCADE
+      ) WITHOUT ROWID;
+      CREATE TABLE model_version_datasets (
+        model_id INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        dataset TEXT NOT NULL,
+        version_id TEXT NOT NULL,
+        context TEXT NOT NULL,
+        PRIMARY KEY (model_id, version, version_id, dataset, context),
+        FOREIGN KEY (model_id, version) REFERENCES model_versions(model_id, version) ON DELETE CASCADE
+      ) WITHOUT ROWID;
+      CREATE TABLE model_aliases (
+        model_id INTEGER NOT NULL,
+        alias TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        PRIMARY KEY (model_id, alias),
+        FOREIGN KEY (model_id, version) REFERENCES model_versions(model_id, version) ON DELETE CASCADE
+      ) WITHOUT ROWID;
+      CREATE TABLE model_deployments (
+        model_id INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        endpoint TEXT NOT NULL,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        process_start_ticks INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        PRIMARY KEY (model_id, version, endpoint, host, pid),
+        FOREIGN KEY (model_id, version) REFERENCES model_versions(model_id, version) ON DELETE CASCADE
+      ) WITHOUT ROWID;
+      CREATE TABLE registry_audit (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        time INTEGER NOT NULL,
+        user TEXT NOT NULL,
+        action TEXT NOT NULL,
+        model_id INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        version INTEGER,
+        detail TEXT NOT NULL,
+        reason TEXT NOT NULL
+      );
+      CREATE INDEX registry_audit_by_model ON registry_audit(model_id, seq);
+      CREATE INDEX registry_audit_by_name ON registry_audit(name);
+      )sql",
   };
   return kMigrations;
 }

@@ -1,10 +1,11 @@
 // The arithmetic the reference evaluator and the fast engine share, so they cannot drift apart:
-// activations and the output transforms, all in double precision.
+// activations and the output transforms, all in double precision; the row normalization in float32.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <limits>
 
 #include "slipway/model/model.h"
 
@@ -48,6 +49,54 @@ inline void apply_output_transform(OutputTransform transform, const double* m, s
       break;
     }
   }
+}
+
+// The row normalization (model.h, RowNormalization) of one row of n floats, in[] -> out[] (they may
+// be the same array). float32 throughout, the same operations in the same order as onnxruntime's
+// Normalizer kernel, so the normalized row is bit-identical to what its graph feeds the next node.
+// Compiled without FMA contraction (it lives in the baseline-ISA translation units only).
+inline void normalize_row(RowNormalization kind, const float* in, float* out, size_t n) {
+  switch (kind) {
+    case RowNormalization::kNone:
+      if (in != out) std::copy(in, in + n, out);
+      return;
+    case RowNormalization::kMax: {
+      float top = std::numeric_limits<float>::lowest();
+      for (size_t i = 0; i < n; ++i) top = std::max(top, in[i]);  // a NaN in[i] leaves top as it is
+      for (size_t i = 0; i < n; ++i) out[i] = top != 0.0f ? in[i] / top : in[i];
+      return;
+    }
+    case RowNormalization::kL1: {
+      float sum = 0.0f;
+      for (size_t i = 0; i < n; ++i) sum += std::fabs(in[i]);
+      for (size_t i = 0; i < n; ++i) out[i] = sum != 0.0f ? in[i] / sum : in[i];
+      return;
+    }
+    case RowNormalization::kL2: {
+      float sum = 0.0f;
+      for (size_t i = 0; i < n; ++i) {
+        const float sq = in[i] * in[i];
+        sum += sq;
+      }
+      if (sum == 0.0f) {
+        if (in != out) std::copy(in, in + n, out);
+        return;
+      }
+      for (size_t i = 0; i < n; ++i) {
+        const float root = std::sqrt(in[i] * in[i] / sum);
+        out[i] = in[i] < 0 ? -root : root;
+      }
+      return;
+    }
+  }
+}
+
+// Rows [0, n_rows) of x (n_features each) normalized into out; returns out, or x itself when there
+// is nothing to do.
+inline const float* normalize_rows(RowNormalization kind, const float* x, size_t n_rows, size_t n_features, float* out) {
+  if (kind == RowNormalization::kNone) return x;
+  for (size_t r = 0; r < n_rows; ++r) normalize_row(kind, x + r * n_features, out + r * n_features, n_features);
+  return out;
 }
 
 }  // namespace slipway::model::detail

@@ -5,6 +5,7 @@
 //   named raw inputs (numbers, strings for categoricals, missing values)
 //     -> FeatureEncoder (the model's InputColumn transforms, see transforms.h)
 //     -> dense float32 feature row of n_features (NaN = missing)
+//     -> row normalization (optional: MAX / L1 / L2, as ONNX's Normalizer; see RowNormalization)
 //     -> body (linear / tree ensemble / MLP) -> raw scores ("margins"), n_outputs of them
 //     -> output transform (sigmoid, softmax, exp, identity) -> outputs
 // Output shapes are fixed per task (never depend on the batch): regression -> 1 column (value);
@@ -69,6 +70,19 @@ struct InputColumn {
   std::vector<TransformStep> steps;
   size_t width() const;  // number of feature columns produced
 };
+
+// ---- Row normalization (between the feature row and the body) ----
+
+// Divides the whole dense feature row by one of its norms, exactly as ONNX's ai.onnx.ml Normalizer
+// computes it in onnxruntime (what skl2onnx writes for scikit-learn's Normalizer), in float32:
+//   kMax: m = the largest value (NaN skipped; not the largest |x|);  x / m, or x when m == 0
+//   kL1:  s = sum of |x| in row order;                               x / s, or x when s == 0
+//   kL2:  s = sum of float(x * x) in row order;   sign(x) * sqrt(float(x * x) / s), or x when s == 0
+// A NaN makes the L1 / L2 sum NaN, so the whole row becomes missing. Predictor and reference_predict
+// apply it to the rows they are given (the FeatureEncoder's output is the row before it), so every
+// caller of the engine gets it. Bundles with it are format 2 (docs/model-format.md).
+enum class RowNormalization { kNone, kMax, kL1, kL2 };
+const char* row_normalization_name(RowNormalization n);  // "none", "max", "l1", "l2"
 
 // ---- Bodies ----
 
@@ -147,6 +161,7 @@ struct Model {
   Task task = Task::kRegression;
   std::vector<InputColumn> inputs;  // the signature, in order; features are their concatenation
   std::vector<std::string> feature_names;  // one per feature column (after transforms)
+  RowNormalization row_normalization = RowNormalization::kNone;  // of the feature row, before the body
   Body body;
   OutputTransform output_transform = OutputTransform::kIdentity;
   std::vector<std::string> class_labels;  // binary: 2 (negative, positive); multiclass: n_classes

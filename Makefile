@@ -32,6 +32,7 @@ format:
 	@git ls-files '*.h' '*.cpp' | xargs clang-format -i
 
 bench: build
+	@.venv/bin/python -m pip install -q -r requirements-bench.txt  # peers only benchmarks need (MLflow's server)
 	@.venv/bin/python bench/run.py $(BENCH)
 
 fuzz:

@@ -11,6 +11,10 @@
 #include "slipway/core/status.h"
 #include "slipway/store/store.h"
 
+namespace slipway::model {
+struct Model;
+}  // namespace slipway::model
+
 namespace slipway::cli {
 
 struct Context {
@@ -38,5 +42,12 @@ void register_model_commands(CLI::App& app, Context& ctx, Command& run);
 void register_tracking_commands(CLI::App& app, Context& ctx, Command& run);  // runs, experiments
 void register_train_commands(CLI::App& app, Context& ctx, Command& run);     // train, runs reproduce
 void register_server_commands(CLI::App& app, Context& ctx, Command& run);    // server
+void register_registry_commands(CLI::App& app, Context& ctx, Command& run);  // models
+void register_logs_commands(CLI::App& app, Context& ctx, Command& run);      // logs (prediction log)
+void register_serve_commands(CLI::App& app, Context& ctx, Command& run);     // serve (KServe v2 inference)
+
+// A model named on the command line: a bundle file when `arg` is an existing file, else a registered
+// model NAME, NAME/N or NAME@ALIAS in the store (registry_commands.cpp).
+Result<model::Model> load_named_model(Context& ctx, const std::string& arg);
 
 }  // namespace slipway::cli

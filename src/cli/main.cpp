@@ -74,7 +74,10 @@ int main(int argc, char** argv) {
   register_model_commands(app, ctx, run);
   register_tracking_commands(app, ctx, run);
   register_train_commands(app, ctx, run);
+  register_registry_commands(app, ctx, run);
   register_server_commands(app, ctx, run);
+  register_logs_commands(app, ctx, run);
+  register_serve_commands(app, ctx, run);
 
   try {
     app.parse(argc, argv);

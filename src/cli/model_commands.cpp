@@ -81,11 +81,18 @@ std::string step_text(const model::TransformStep& s) {
 }
 
 void print_inspect(const std::string& path, const Model& m, const json& d, bool bundle) {
-  std::printf("%s  (%s)\n", path.c_str(), bundle ? "slipway model bundle, format 1" : "imported in memory");
+  // The writer uses the oldest format that holds the model: 2 only when it normalizes rows.
+  const int format = m.row_normalization != model::RowNormalization::kNone ? 2 : 1;
+  std::printf("%s  (%s)\n", path.c_str(),
+              bundle ? fmt::format("slipway model bundle, format {}", format).c_str() : "imported in memory");
   std::string task = fmt::format("{}, output {}", model::task_name(m.task), model::output_transform_name(m.output_transform));
   std::printf("  task        %s\n", task.c_str());
   std::printf("  outputs     %s\n", join(output_names(m), ", ").c_str());
   if (!m.class_labels.empty()) std::printf("  classes     %s\n", join(m.class_labels, ", ").c_str());
+  if (m.row_normalization != model::RowNormalization::kNone) {
+    std::printf("  normalize   each feature row by its %s norm, before the model\n",
+                model::row_normalization_name(m.row_normalization));
+  }
   const json& b = d["body"];
   std::string body;
   if (b["kind"] == "tree_ensemble") {
@@ -191,7 +198,7 @@ std::string csv_field(const std::string& s) {
 
 int run_predict(Context& ctx, const PredictArgs& a) {
   const auto start = std::chrono::steady_clock::now();
-  auto loaded = model::load_bundle(a.bundle);
+  auto loaded = load_named_model(ctx, a.bundle);  // a bundle file, or NAME@ALIAS, NAME/N, NAME (registry)
   if (!loaded.ok()) return report_error(loaded.status());
   const Model& m = *loaded;
   model::PredictorOptions options;

@@ -15,6 +15,7 @@
 #include "slipway/core/progress.h"
 #include "slipway/data/validate.h"
 #include "detail/bad_rows.h"
+#include "detail/chunk_store.h"
 #include "slipway/table/infer.h"
 #include "slipway/table/sql_source.h"
 
@@ -131,99 +132,6 @@ std::string join_fields(const table::RecordBatch& batch, size_t row, char delimi
 
 
 
-// Pass over the raw bytes: content-defined chunks, each hashed and stored.
-struct StoredFile {
-  std::string sha256;
-  uint64_t size = 0;
-  std::vector<ChunkRef> chunks;
-  uint64_t new_chunks = 0;
-  uint64_t stored_bytes = 0;
-};
-
-Status open_error(const fs::path& path) {
-  if (errno == ENOENT) return make_error(ErrorCode::kNotFound, "no such file: {}", path.string());
-  return make_error(ErrorCode::kIoError, "cannot open {}: {}", path.string(), std::strerror(errno));
-}
-
-// SHA-256 of a whole file, read in blocks with its own descriptor (so it can run beside the chunker).
-Result<std::string> sha256_of_file(const fs::path& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return open_error(path);
-  std::vector<char> block(4u << 20);
-  Sha256 hash;
-  size_t n;
-  while ((n = std::fread(block.data(), 1, block.size(), f)) > 0) hash.update(block.data(), n);
-  bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  if (failed) return make_error(ErrorCode::kIoError, "cannot read {}", path.string());
-  return to_hex(hash.finish());
-}
-
-// Streams the file in blocks (never mapped: memory stays bounded whatever the size), cuts it into
-// content-defined chunks, hashes and (with `objects`) stores each. The whole-file SHA-256 is
-// computed beside it on another thread.
-Result<StoredFile> chunk_and_store(store::ObjectStore* objects, const fs::path& path, const ChunkerOptions& options,
-                                   Progress* progress) {
-  StoredFile out;
-  auto whole = std::async(std::launch::async, [&path] { return sha256_of_file(path); });
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    Status st = open_error(path);
-    whole.wait();
-    return st;
-  }
-  Chunker chunker(options);
-  const size_t block = std::max<size_t>(8u << 20, 2 * options.max_size);
-  std::vector<char> buf(block + options.max_size);
-  size_t have = 0;
-  bool eof = false;
-  Status failure;
-  while (failure.ok()) {
-    // Keep at least max_size bytes in the window (unless the file ends) so every cut is final.
-    while (!eof && have < buf.size()) {
-      size_t n = std::fread(buf.data() + have, 1, buf.size() - have, f);
-      have += n;
-      if (n == 0) eof = true;
-    }
-    if (std::ferror(f)) {
-      failure = make_error(ErrorCode::kIoError, "cannot read {}", path.string());
-      break;
-    }
-    size_t pos = 0;
-    while (pos < have && (eof || have - pos >= options.max_size)) {
-      std::string_view rest(buf.data() + pos, have - pos);
-      size_t len = chunker.next_boundary(rest, /*final=*/eof);
-      if (len == 0) len = rest.size();
-      std::string_view chunk = rest.substr(0, len);
-      Sha256Digest digest = sha256(chunk);
-      if (objects != nullptr) {
-        auto put = objects->put_with_digest(digest, chunk);
-        if (!put.ok()) {
-          failure = put.status();
-          break;
-        }
-        if (put->written) {
-          ++out.new_chunks;
-          out.stored_bytes += put->stored_bytes;
-        }
-      }
-      out.chunks.push_back({to_hex(digest), len});
-      out.size += len;
-      pos += len;
-      if (progress != nullptr) progress->advance(len);
-    }
-    std::memmove(buf.data(), buf.data() + pos, have - pos);
-    have -= pos;
-    if (eof && have == 0) break;
-  }
-  std::fclose(f);
-  auto sha = whole.get();
-  SLIPWAY_RETURN_IF_ERROR(failure);
-  if (!sha.ok()) return sha.status();
-  out.sha256 = *sha;
-  return out;
-}
-
 // Runs `per_range(reader)` over the file: in parallel ranges when it is a large plain CSV,
 // else one streaming reader. Each call gets its own reader.
 Status for_each_reader(const InputFile& file, const table::CsvOptions& csv, unsigned threads,
@@ -300,7 +208,7 @@ Result<std::unique_ptr<table::RecordReader>> open_data_file(const fs::path& path
 
 Result<FileHash> hash_file(const fs::path& path, const ChunkerOptions& options) {
   auto start = std::chrono::steady_clock::now();
-  SLIPWAY_ASSIGN_OR_RETURN(auto stored, chunk_and_store(nullptr, path, options, nullptr));
+  SLIPWAY_ASSIGN_OR_RETURN(auto stored, detail::chunk_and_store(nullptr, path, options, nullptr, /*workers=*/2));
   FileHash out;
   out.sha256 = stored.sha256;
   out.size = stored.size;
@@ -376,6 +284,13 @@ Result<IngestResult> ingest(store::Store& store, const std::string& source, cons
   manifest.read.csv = csv;
 
   // Pass 1: store the bytes (background) while inferring types over every value (foreground).
+  // A single file without a schema is also profiled in this pass, speculatively: every column that
+  // is float64 from a range's first batch on is profiled as float64 from the values inference
+  // parses anyway (histograms wait for the final ranges). Columns that end up another type, or that
+  // a range could not speculate on, are profiled by pass 2, which reads only for them.
+  const bool single_pass = files.size() == 1 && !rules;
+  std::vector<std::unique_ptr<Profiler>> speculative;  // per range
+  std::vector<std::vector<uint8_t>> speculated;        // per range: columns profiled as float64
   std::vector<std::string> column_names;
   std::vector<table::TypeInferrer> inferrers;
   unsigned threads = std::max(1u, options.threads);
@@ -392,11 +307,16 @@ Result<IngestResult> ingest(store::Store& store, const std::string& source, cons
         bad.add(fi, file.name, r.line, r.message, r.text);
       };
     }
-    auto stored_future = std::async(std::launch::async, [&store, &file, &options, &progress] {
-      return chunk_and_store(&store.objects(), file.path, options.chunker, &progress);
+    auto stored_future = std::async(std::launch::async, [&store, &file, &options, &progress, threads] {
+      return detail::chunk_and_store(&store.objects(), file.path, options.chunker, &progress, threads);
     });
     size_t parts = 1;
     std::vector<std::unique_ptr<table::TypeInferrer>> part_inferrers(threads);
+    std::vector<uint64_t> part_rows(threads, 0);
+    if (single_pass) {
+      speculative.resize(threads);
+      speculated.resize(threads);
+    }
     std::mutex names_mutex;
     Status inferred = for_each_reader(
         // In parallel ranges too, unless bad records must be collected in input order.
@@ -414,6 +334,16 @@ Result<IngestResult> ingest(store::Store& store, const std::string& source, cons
           }
           part_inferrers[part] = std::make_unique<table::TypeInferrer>(column_names, file.path.string(),
                                                                        rules ? &pinned : nullptr);
+          table::FloatValues floats;
+          if (single_pass) {
+            std::vector<table::InferredColumn> as_float(column_names.size());
+            for (size_t c = 0; c < column_names.size(); ++c) {
+              as_float[c].spec = {column_names[c], table::DataType::kFloat64, true};
+            }
+            speculative[part] = std::make_unique<Profiler>(
+                Profiler::with_deferred_histograms(as_float, options.profile, store.temp_dir()));
+          }
+          bool first_batch = true;
           table::RecordBatch batch;
           while (true) {
             SLIPWAY_ASSIGN_OR_RETURN(bool more, reader.next(batch, kBatchRows));
@@ -435,8 +365,22 @@ Result<IngestResult> ingest(store::Store& store, const std::string& source, cons
                         join_fields(batch, r, csv.delimiter));
               });
             }
-            part_inferrers[part]->add(batch);
+            if (!single_pass) {
+              part_inferrers[part]->add(batch);
+              continue;
+            }
+            part_inferrers[part]->add(batch, &floats);
+            std::vector<uint8_t>& alive = speculated[part];
+            if (first_batch) {
+              alive = floats.valid;
+              first_batch = false;
+            } else {
+              for (size_t c = 0; c < alive.size(); ++c) alive[c] &= floats.valid[c];
+            }
+            SLIPWAY_RETURN_IF_ERROR(speculative[part]->add_float64(batch, floats, alive));
+            part_rows[part] += batch.num_rows;
           }
+          if (single_pass && first_batch) speculated[part].assign(column_names.size(), 1);  // no rows
           return Status{};
         },
         &parts);
@@ -452,6 +396,11 @@ Result<IngestResult> ingest(store::Store& store, const std::string& source, cons
     }
     FileEntry entry;
     entry.name = file.name;
+    if (single_pass) {
+      speculative.resize(parts);
+      speculated.resize(parts);
+      for (size_t p = 0; p < parts; ++p) entry.rows += part_rows[p];
+    }
     entry.format = file.format;
     entry.compression = file.compression;
     entry.size = stored->size;
@@ -477,10 +426,35 @@ Result<IngestResult> ingest(store::Store& store, const std::string& source, cons
     validator.emplace(std::move(v));
     threads = 1;
   }
+  // What pass 1 profiled: the columns that are float64 and were speculated on in every range.
+  std::vector<uint8_t> profiled(columns.size(), 0);
+  std::optional<DatasetProfile> single_pass_profile;
+  if (single_pass) {
+    for (size_t c = 0; c < columns.size(); ++c) {
+      profiled[c] = columns[c].spec.type == table::DataType::kFloat64;
+      for (const auto& alive : speculated) profiled[c] &= c < alive.size() ? alive[c] : 0;
+    }
+    // Histograms of each range in parallel (each reads back its own spilled values), then merge.
+    std::vector<std::future<Status>> histograms;
+    for (auto& p : speculative) {
+      histograms.push_back(std::async(std::launch::async, [&p, &columns] { return p->finish_histograms(columns); }));
+    }
+    Status first;
+    for (auto& h : histograms) {
+      Status st = h.get();
+      if (first.ok() && !st.ok()) first = st;
+    }
+    SLIPWAY_RETURN_IF_ERROR(first);
+    for (size_t p = 1; p < speculative.size(); ++p) speculative[0]->merge(std::move(*speculative[p]));
+    single_pass_profile = speculative[0]->finish();
+    speculative.clear();
+  }
+  const bool pass2 = std::find(profiled.begin(), profiled.end(), 0) != profiled.end();
+
   std::vector<std::unique_ptr<Profiler>> profilers;
   table::CsvOptions pass2_csv = csv;
   if (tolerant) pass2_csv.on_bad_record = [](const table::BadRecord&) {};  // recorded in pass 1
-  for (size_t fi = 0; fi < files.size(); ++fi) {
+  for (size_t fi = 0; fi < files.size() && pass2; ++fi) {
     const auto& file = files[fi];
     size_t parts = 1;
     std::vector<std::unique_ptr<Profiler>> part_profilers(threads);
@@ -489,6 +463,11 @@ Result<IngestResult> ingest(store::Store& store, const std::string& source, cons
         file, pass2_csv, threads,
         [&](size_t part, table::RecordReader& reader) -> Status {
           part_profilers[part] = std::make_unique<Profiler>(columns, options.profile);
+          if (single_pass) {
+            std::vector<uint8_t> rest(profiled.size());
+            for (size_t c = 0; c < rest.size(); ++c) rest[c] = !profiled[c];
+            part_profilers[part]->restrict_to(std::move(rest));
+          }
           table::RecordBatch batch;
           while (true) {
             SLIPWAY_ASSIGN_OR_RETURN(bool more, reader.next(batch, kBatchRows));
@@ -502,12 +481,23 @@ Result<IngestResult> ingest(store::Store& store, const std::string& source, cons
         },
         &parts));
     for (size_t p = 0; p < parts; ++p) {
-      manifest.files[fi].rows += part_rows[p];
+      if (!single_pass) manifest.files[fi].rows += part_rows[p];
       profilers.push_back(std::move(part_profilers[p]));
     }
   }
-  for (size_t p = 1; p < profilers.size(); ++p) profilers[0]->merge(std::move(*profilers[p]));
-  manifest.profile = profilers[0]->finish();
+  if (!profilers.empty()) {
+    for (size_t p = 1; p < profilers.size(); ++p) profilers[0]->merge(std::move(*profilers[p]));
+    manifest.profile = profilers[0]->finish();
+  }
+  if (single_pass_profile) {
+    if (profilers.empty()) {
+      manifest.profile = std::move(*single_pass_profile);
+    } else {
+      for (size_t c = 0; c < columns.size(); ++c) {
+        if (profiled[c]) manifest.profile.columns[c] = std::move(single_pass_profile->columns[c]);
+      }
+    }
+  }
   for (const auto& f : manifest.files) manifest.rows += f.rows;
   progress.set(total_bytes * 3);
   progress.finish();

@@ -45,6 +45,7 @@
 #include <limits>
 
 #include "detail/sketch.h"
+#include "detail/value_spill.h"
 #include "slipway/core/hash.h"
 
 #define XXH_INLINE_ALL
@@ -112,6 +113,9 @@ struct ColumnState {
   NumericStats stats;
   std::vector<double> exact_values;
   std::unique_ptr<detail::QuantileSketch> sketch;
+  // Deferred histograms: values that went into the sketch, on their way to the spill.
+  bool spilling = false;
+  std::vector<double> spill_pending;
   std::vector<double> edges;
   std::vector<uint64_t> histogram;
   double hist_lo = 0, hist_scale = 0;
@@ -125,6 +129,8 @@ struct Profiler::State {
   ProfileOptions options;
   uint64_t rows = 0;
   std::vector<ColumnState> columns;
+  std::vector<uint8_t> active;                // empty: every column
+  std::unique_ptr<detail::ValueSpill> spill;  // deferred histograms only
 };
 
 namespace {
@@ -182,12 +188,14 @@ inline void observe(ColumnState& c, uint64_t hash, const ProfileOptions& options
 void switch_to_sketch(ColumnState& c) {
   c.sketch = std::make_unique<detail::QuantileSketch>();
   for (double v : c.exact_values) c.sketch->add(v);
+  if (c.spilling) c.spill_pending.insert(c.spill_pending.end(), c.exact_values.begin(), c.exact_values.end());
   std::vector<double>().swap(c.exact_values);
 }
 
 inline void add_quantile_value(ColumnState& c, double v, const ProfileOptions& options) {
   if (c.sketch) {
     c.sketch->add(v);
+    if (c.spilling) c.spill_pending.push_back(v);
     return;
   }
   // Reserving up front (virtual memory, touched as it fills) avoids copying a growing buffer.
@@ -216,9 +224,11 @@ Status parse_error(const ColumnState& c, const table::RecordBatch& batch, size_t
                     table::data_type_name(c.type));
 }
 
-template <DataType kType>
+// `value_of(r, &v, &iv)` reads row r's value (as a double, and as an integer for the integer
+// types); false when it does not parse.
+template <DataType kType, typename ValueOf>
 Status add_numeric(ColumnState& c, const table::RecordBatch& batch, size_t col, uint64_t rows_before,
-                   const ProfileOptions& options) {
+                   const ProfileOptions& options, detail::ValueSpill* spill, ValueOf&& value_of) {
   const auto& values = batch.columns[col];
   const std::vector<uint8_t>* nulls = col < batch.nulls.size() && !batch.nulls[col].empty() ? &batch.nulls[col] : nullptr;
   const bool histogram = !c.histogram.empty();
@@ -240,23 +250,13 @@ Status add_numeric(ColumnState& c, const table::RecordBatch& batch, size_t col, 
         ++c.missing;
         continue;
       }
-      const std::string_view text = values[r];
       double v;
       int64_t iv = 0;
+      if (!value_of(r, &v, &iv)) return parse_error(c, batch, r, rows_before, values[r]);
       uint64_t hash;
       if constexpr (kType == DataType::kFloat64) {
-        if (!table::parse_float64(text, &v)) return parse_error(c, batch, r, rows_before, text);
         hash = hash_double(v);
       } else {
-        if constexpr (kType == DataType::kInt64) {
-          if (!table::parse_int64(text, &iv)) return parse_error(c, batch, r, rows_before, text);
-        } else if constexpr (kType == DataType::kTimestamp) {
-          if (!table::parse_timestamp(text, &iv)) return parse_error(c, batch, r, rows_before, text);
-        } else {
-          bool b;
-          if (!table::parse_bool(text, &b)) return parse_error(c, batch, r, rows_before, text);
-          iv = b ? 1 : 0;
-        }
         v = static_cast<double>(iv);
         hash = hash_int(iv);
       }
@@ -298,7 +298,33 @@ Status add_numeric(ColumnState& c, const table::RecordBatch& batch, size_t col, 
     part.m2 = std::max(0.0, s2 - s1 * s1 / n);
     c.stats.merge(part);
   }
+  if (!c.spill_pending.empty()) {
+    SLIPWAY_RETURN_IF_ERROR(spill->append(static_cast<uint32_t>(col), c.spill_pending.data(), c.spill_pending.size()));
+    c.spill_pending.clear();
+  }
   return Status::ok_status();
+}
+
+// The text parsers for add_numeric, by type.
+template <DataType kType>
+Status add_numeric_text(ColumnState& c, const table::RecordBatch& batch, size_t col, uint64_t rows_before,
+                        const ProfileOptions& options, detail::ValueSpill* spill) {
+  const auto& values = batch.columns[col];
+  return add_numeric<kType>(c, batch, col, rows_before, options, spill, [&](size_t r, double* v, int64_t* iv) {
+    const std::string_view text = values[r];
+    if constexpr (kType == DataType::kFloat64) {
+      return table::parse_float64(text, v);
+    } else if constexpr (kType == DataType::kInt64) {
+      return table::parse_int64(text, iv);
+    } else if constexpr (kType == DataType::kTimestamp) {
+      return table::parse_timestamp(text, iv);
+    } else {
+      bool b;
+      if (!table::parse_bool(text, &b)) return false;
+      *iv = b ? 1 : 0;
+      return true;
+    }
+  });
 }
 
 void add_strings(ColumnState& c, const table::RecordBatch& batch, size_t col, const ProfileOptions& options) {
@@ -383,6 +409,24 @@ void merge_quantiles(ColumnState& c, ColumnState& o, const ProfileOptions& optio
   if (c.exact_values.size() > options.exact_quantile_limit) switch_to_sketch(c);
 }
 
+bool has_histogram(DataType type) { return is_numeric(type) || type == DataType::kTimestamp; }
+
+// Histogram edges and bins over the inferred [min, max] of a numeric or timestamp column.
+void init_histogram(ColumnState& c, const table::InferredColumn& in, const ProfileOptions& options) {
+  if (!has_histogram(c.type) || !in.min || !in.max || options.histogram_bins == 0) return;
+  const double lo = *in.min, hi = *in.max;
+  if (!std::isfinite(lo) || !std::isfinite(hi) || hi < lo) return;
+  const size_t bins = lo == hi ? 1 : options.histogram_bins;
+  // Edges as numpy.linspace computes them: lo + i * step, the last one exactly hi.
+  const double step = (hi - lo) / static_cast<double>(bins);
+  c.edges.clear();
+  for (size_t b = 0; b < bins; ++b) c.edges.push_back(static_cast<double>(b) * step + lo);
+  c.edges.push_back(hi);
+  c.histogram.assign(bins, 0);
+  c.hist_lo = lo;
+  c.hist_scale = lo == hi ? 0.0 : static_cast<double>(bins) / (hi - lo);
+}
+
 }  // namespace
 
 const ColumnProfile* DatasetProfile::find(std::string_view name) const {
@@ -402,19 +446,64 @@ Profiler::Profiler(const std::vector<table::InferredColumn>& columns, ProfileOpt
     c.name = in.spec.name;
     c.type = in.spec.type;
     c.track_top = c.type == DataType::kString || c.type == DataType::kBool || c.type == DataType::kInt64;
-    const bool has_histogram = is_numeric(c.type) || c.type == DataType::kTimestamp;
-    if (!has_histogram || !in.min || !in.max || options.histogram_bins == 0) continue;
-    const double lo = *in.min, hi = *in.max;
-    if (!std::isfinite(lo) || !std::isfinite(hi) || hi < lo) continue;
-    const size_t bins = lo == hi ? 1 : options.histogram_bins;
-    // Edges as numpy.linspace computes them: lo + i * step, the last one exactly hi.
-    const double step = (hi - lo) / static_cast<double>(bins);
-    for (size_t b = 0; b < bins; ++b) c.edges.push_back(static_cast<double>(b) * step + lo);
-    c.edges.push_back(hi);
-    c.histogram.assign(bins, 0);
-    c.hist_lo = lo;
-    c.hist_scale = lo == hi ? 0.0 : static_cast<double>(bins) / (hi - lo);
+    init_histogram(c, in, options);
   }
+}
+
+Profiler Profiler::with_deferred_histograms(const std::vector<table::InferredColumn>& columns, ProfileOptions options,
+                                            std::filesystem::path spill_dir) {
+  std::vector<table::InferredColumn> no_ranges = columns;
+  for (auto& c : no_ranges) c.min = c.max = std::nullopt;
+  Profiler p(no_ranges, options);
+  p.state_->spill = std::make_unique<detail::ValueSpill>(std::move(spill_dir));
+  for (ColumnState& c : p.state_->columns) c.spilling = has_histogram(c.type);
+  return p;
+}
+
+Status Profiler::add_float64(const table::RecordBatch& batch, const table::FloatValues& values,
+                             const std::vector<uint8_t>& columns) {
+  State& s = *state_;
+  for (size_t col = 0; col < s.columns.size() && col < columns.size(); ++col) {
+    if (!columns[col] || col >= values.valid.size() || !values.valid[col]) continue;
+    ColumnState& c = s.columns[col];
+    if (c.type != DataType::kFloat64) {
+      return make_error(ErrorCode::kInternal, "column '{}' is profiled as {}, not float64", c.name,
+                        table::data_type_name(c.type));
+    }
+    const double* parsed = values.columns[col].data();
+    SLIPWAY_RETURN_IF_ERROR(add_numeric<DataType::kFloat64>(c, batch, col, s.rows, s.options, s.spill.get(),
+                                                            [parsed](size_t r, double* v, int64_t*) {
+                                                              *v = parsed[r];
+                                                              return true;
+                                                            }));
+  }
+  s.rows += batch.num_rows;
+  return Status::ok_status();
+}
+
+void Profiler::restrict_to(std::vector<uint8_t> columns) { state_->active = std::move(columns); }
+
+Status Profiler::finish_histograms(const std::vector<table::InferredColumn>& columns) {
+  State& s = *state_;
+  for (size_t i = 0; i < s.columns.size() && i < columns.size(); ++i) {
+    ColumnState& c = s.columns[i];
+    if (!c.spilling) continue;
+    c.spilling = false;
+    init_histogram(c, columns[i], s.options);
+    if (c.histogram.empty()) continue;
+    // Values not in the sketch are all still here; the rest are in the spill.
+    for (double v : c.exact_values) add_histogram_value(c, v);
+  }
+  if (s.spill) {
+    SLIPWAY_RETURN_IF_ERROR(s.spill->replay([&](uint32_t col, const double* values, size_t n) {
+      if (col >= s.columns.size()) return;
+      ColumnState& c = s.columns[col];
+      if (c.histogram.empty()) return;
+      for (size_t k = 0; k < n; ++k) add_histogram_value(c, values[k]);
+    }));
+    s.spill.reset();
+  }
+  return Status::ok_status();
 }
 
 Profiler::~Profiler() = default;
@@ -427,14 +516,20 @@ Status Profiler::add(const table::RecordBatch& batch) {
     return make_error(ErrorCode::kInvalidArgument, "batch has {} columns but the profile has {}", batch.columns.size(),
                       s.columns.size());
   }
+  detail::ValueSpill* spill = s.spill.get();
   for (size_t col = 0; col < s.columns.size(); ++col) {
+    if (!s.active.empty() && !s.active[col]) continue;
     ColumnState& c = s.columns[col];
     Status status;
     switch (c.type) {
-      case DataType::kBool: status = add_numeric<DataType::kBool>(c, batch, col, s.rows, s.options); break;
-      case DataType::kInt64: status = add_numeric<DataType::kInt64>(c, batch, col, s.rows, s.options); break;
-      case DataType::kFloat64: status = add_numeric<DataType::kFloat64>(c, batch, col, s.rows, s.options); break;
-      case DataType::kTimestamp: status = add_numeric<DataType::kTimestamp>(c, batch, col, s.rows, s.options); break;
+      case DataType::kBool: status = add_numeric_text<DataType::kBool>(c, batch, col, s.rows, s.options, spill); break;
+      case DataType::kInt64: status = add_numeric_text<DataType::kInt64>(c, batch, col, s.rows, s.options, spill); break;
+      case DataType::kFloat64:
+        status = add_numeric_text<DataType::kFloat64>(c, batch, col, s.rows, s.options, spill);
+        break;
+      case DataType::kTimestamp:
+        status = add_numeric_text<DataType::kTimestamp>(c, batch, col, s.rows, s.options, spill);
+        break;
       case DataType::kString: add_strings(c, batch, col, s.options); break;
     }
     SLIPWAY_RETURN_IF_ERROR(status);

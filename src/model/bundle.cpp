@@ -1,4 +1,4 @@
-// The bundle file (format 1, see bundle.h and docs/model-format.md): a fixed 64-byte header, a JSON
+// The bundle file (formats 1 and 2, see bundle.h and docs/model-format.md): a fixed 64-byte header, a JSON
 // manifest, then a blob of little-endian arrays that the manifest references by offset and length.
 // The reader trusts nothing: every size is checked against the file before anything is allocated,
 // the SHA-256 is checked before the manifest is parsed, and the result goes through validate_model.
@@ -56,6 +56,14 @@ constexpr std::pair<InputKind, const char*> kInputKinds[] = {{InputKind::kNumeri
                                                              {InputKind::kCategorical, "categorical"}};
 constexpr std::pair<Comparison, const char*> kComparisons[] = {{Comparison::kLess, "less"},
                                                                {Comparison::kLessEqual, "less_equal"}};
+constexpr std::pair<RowNormalization, const char*> kRowNormalizations[] = {{RowNormalization::kNone, "none"},
+                                                                           {RowNormalization::kMax, "max"},
+                                                                           {RowNormalization::kL1, "l1"},
+                                                                           {RowNormalization::kL2, "l2"}};
+
+// The oldest format that holds the model, so that older readers keep reading every model they can
+// compute correctly: 2 only for a row normalization (which a format-1 reader would silently skip).
+uint32_t format_for(const Model& model) { return model.row_normalization == RowNormalization::kNone ? 1 : 2; }
 
 // ---- writing ----
 
@@ -101,14 +109,18 @@ json manifest_common(const Model& model) {
     for (const auto& s : input.steps) steps.push_back(step_json(s));
     inputs.push_back({{"name", input.name}, {"kind", name_of(kInputKinds, input.kind)}, {"steps", steps}});
   }
-  return {{"format_version", kBundleFormatVersion},
-          {"task", task_name(model.task)},
-          {"inputs", inputs},
-          {"feature_names", model.feature_names},
-          {"output_transform", output_transform_name(model.output_transform)},
-          {"class_labels", model.class_labels},
-          {"output_names", model.output_names},
-          {"provenance", provenance_json(model.provenance)}};
+  json j = {{"format_version", format_for(model)},
+            {"task", task_name(model.task)},
+            {"inputs", inputs},
+            {"feature_names", model.feature_names},
+            {"output_transform", output_transform_name(model.output_transform)},
+            {"class_labels", model.class_labels},
+            {"output_names", model.output_names},
+            {"provenance", provenance_json(model.provenance)}};
+  if (model.row_normalization != RowNormalization::kNone) {
+    j["row_normalization"] = name_of(kRowNormalizations, model.row_normalization);
+  }
+  return j;
 }
 
 json tree_body_json(const TreeEnsemble& ens, BlobWriter& blob) {
@@ -472,7 +484,8 @@ Result<Provenance> read_provenance(const ManifestReader& r, const json& j) {
   return prov;
 }
 
-Result<Model> read_manifest(const ManifestReader& r, const json& m) {
+// `version` is the header's format version.
+Result<Model> read_manifest(const ManifestReader& r, const json& m, uint32_t version) {
   Model model;
   if (!m.is_object()) return r.fail("the manifest is not a JSON object");
   SLIPWAY_ASSIGN_OR_RETURN(model.task, r.enumerated(m, "task", "", kTasks));
@@ -483,6 +496,12 @@ Result<Model> read_manifest(const ManifestReader& r, const json& m) {
     model.inputs.push_back(std::move(input));
   }
   SLIPWAY_ASSIGN_OR_RETURN(model.feature_names, r.strings(m, "feature_names", ""));
+  if (m.contains("row_normalization")) {  // format 2; absent means none
+    SLIPWAY_ASSIGN_OR_RETURN(model.row_normalization, r.enumerated(m, "row_normalization", "", kRowNormalizations));
+    if (model.row_normalization != RowNormalization::kNone && version < 2) {
+      return r.error("row_normalization", fmt::format("needs bundle format 2, but the header says {}", version));
+    }
+  }
   SLIPWAY_ASSIGN_OR_RETURN(model.output_transform, r.enumerated(m, "output_transform", "", kTransforms));
   SLIPWAY_ASSIGN_OR_RETURN(model.class_labels, r.strings(m, "class_labels", ""));
   SLIPWAY_ASSIGN_OR_RETURN(model.output_names, r.strings(m, "output_names", ""));
@@ -520,7 +539,7 @@ Result<std::string> serialize_bundle(const Model& model) {
   std::string out;
   out.reserve(kHeaderSize + text.size() + data.size());
   out.append(kMagic, sizeof(kMagic));
-  put<uint32_t>(out, kBundleFormatVersion);
+  put<uint32_t>(out, format_for(model));
   put<uint32_t>(out, 0);
   put<uint64_t>(out, text.size());
   put<uint64_t>(out, data.size());
@@ -572,7 +591,7 @@ Result<Model> parse_bundle(std::string_view bytes, const std::string& source_nam
   ManifestReader reader(src, blob);
   Result<Model> model = [&]() -> Result<Model> {
     try {
-      return read_manifest(reader, manifest);
+      return read_manifest(reader, manifest, version);
     } catch (const std::exception& e) {  // a json accessor reached on an unexpected shape
       return corrupt(src, fmt::format("malformed manifest: {}", e.what()));
     }
@@ -595,6 +614,7 @@ Result<Model> load_bundle(const std::filesystem::path& path) {
 
 nlohmann::json describe(const Model& model) {
   json j = manifest_common(model);
+  j["row_normalization"] = name_of(kRowNormalizations, model.row_normalization);
   j["n_features"] = model.n_features();
   j["n_outputs"] = model.n_outputs();
   json body = {{"kind", body_kind_name(model.body)}};

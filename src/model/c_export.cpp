@@ -1,8 +1,9 @@
 // C source exporter: one dependency-free C99 file (only <math.h> and <string.h>) that computes what
 // reference_predict computes — the same float comparisons, double accumulation in the same order,
 // the same output functions — plus the model's input transforms. Every float constant is written
-// as a hexadecimal literal, so the C file holds exactly the model's values. See the "C export"
-// section of docs/model-format.md for the generated interface.
+// as a hexadecimal literal, so the C file holds exactly the model's values. A row normalization runs
+// in <prefix>_predict, in float, as the engine does it. See the "C export" section of
+// docs/model-format.md for the generated interface.
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -221,15 +222,65 @@ static void {0}_margins(const float* x, double* m) {{
   s += fmt::format("  for (o = 0; o < {}; ++o) m[o] = a[o];\n}}\n", mlp.layers.back().out);
 }
 
+// <prefix>_normalize: the row normalization, in float as detail::normalize_row (and onnxruntime's
+// Normalizer) computes it; compile without -ffast-math and without FMA contraction flags.
+void emit_normalize(std::string& s, const std::string& P, const Model& model) {
+  const size_t f = model.n_features();
+  s += fmt::format("\nstatic void {}_normalize(const float* x, float* y) {{\n  int j;\n", P);
+  switch (model.row_normalization) {
+    case RowNormalization::kNone: break;
+    case RowNormalization::kMax:
+      s += fmt::format(R"(  float top = -0x1.fffffep+127f; /* the lowest float; NaN values are skipped */
+  for (j = 0; j < {0}; ++j) if (top < x[j]) top = x[j];
+  for (j = 0; j < {0}; ++j) y[j] = top != 0.0f ? x[j] / top : x[j];
+)",
+                       f);
+      break;
+    case RowNormalization::kL1:
+      s += fmt::format(R"(  float sum = 0.0f;
+  for (j = 0; j < {0}; ++j) sum += fabsf(x[j]);
+  for (j = 0; j < {0}; ++j) y[j] = sum != 0.0f ? x[j] / sum : x[j];
+)",
+                       f);
+      break;
+    case RowNormalization::kL2:
+      s += fmt::format(R"(  float sum = 0.0f;
+  for (j = 0; j < {0}; ++j) {{
+    float square = x[j] * x[j];
+    sum += square;
+  }}
+  for (j = 0; j < {0}; ++j) {{
+    float square = x[j] * x[j], root;
+    if (sum == 0.0f) {{
+      y[j] = x[j];
+      continue;
+    }}
+    root = sqrtf(square / sum);
+    y[j] = x[j] < 0 ? -root : root;
+  }}
+)",
+                       f);
+      break;
+  }
+  s += "}\n";
+}
+
 void emit_output(std::string& s, const std::string& P, const Model& model) {
   const size_t n = model.n_margins();
+  const bool normalize = model.row_normalization != RowNormalization::kNone;
+  if (normalize) emit_normalize(s, P, model);
   s += fmt::format(R"(
 void {0}_predict(const float* features, float* out) {{
   double m[{1}];
   int o;
-  {0}_margins(features, m);
 )",
                    P, n);
+  if (normalize) {
+    s += fmt::format("  float row[{1}];\n  {0}_normalize(features, row);\n  {0}_margins(row, m);\n", P,
+                     model.n_features());
+  } else {
+    s += fmt::format("  {0}_margins(features, m);\n", P);
+  }
   switch (model.output_transform) {
     case OutputTransform::kIdentity:
       s += fmt::format("  for (o = 0; o < {}; ++o) out[o] = (float)m[o];\n", n);

@@ -6,7 +6,9 @@
 // tasks from an atomic counter. Starting threads per call costs tens of microseconds, nothing next
 // to a task of 4096 rows (~2 ms for 500 trees), and keeps the predictor free of shared mutable
 // state, so concurrent callers never contend. Every row's arithmetic is independent of the block it
-// lands in, so any split gives bit-identical results.
+// lands in, so any split gives bit-identical results. A model's row normalization (model.h) is
+// applied per block of rows into a buffer the block owns (per-thread scratch on the single-row path)
+// and costs nothing for models without one.
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -50,7 +52,8 @@ void finalize(OutputTransform transform, bool margins_only, const double* m, siz
 }
 
 // Per-thread scratch: the single-row path allocates only the first time a thread needs more room.
-template <typename T>
+// `Slot` tells apart buffers of one type that are in use at the same time.
+template <typename T, int Slot = 0>
 T* scratch(size_t n) {
   thread_local std::vector<T> buffer;
   if (buffer.size() < n) buffer.resize(n);
@@ -63,6 +66,7 @@ class PredictorBase : public Predictor {
       : n_features_(model.n_features()),
         n_margins_(model.n_margins()),
         transform_(model.output_transform),
+        normalization_(model.row_normalization),
         margins_only_(options.margins),
         isa_(isa),
         rows_per_task_(std::max<size_t>(kTreeBlockRows, (options.rows_per_task + kTreeBlockRows - 1) /
@@ -108,8 +112,22 @@ class PredictorBase : public Predictor {
 
   void finish(const double* margins, float* out) const { finalize(transform_, margins_only_, margins, n_margins_, out); }
 
+  // The row the body reads: x itself, or x normalized into this thread's scratch (no allocation
+  // after a thread's first call).
+  const float* body_row(const float* x) const {
+    if (normalization_ == RowNormalization::kNone) return x;
+    float* row = scratch<float, 1>(n_features_);
+    detail::normalize_row(normalization_, x, row, n_features_);
+    return row;
+  }
+  // Room for `rows` normalized rows when the model normalizes them (see detail::normalize_rows).
+  std::vector<float> normalize_buffer(size_t rows) const {
+    return std::vector<float>(normalization_ == RowNormalization::kNone ? 0 : rows * n_features_);
+  }
+
   size_t n_features_, n_margins_;
   OutputTransform transform_;
+  RowNormalization normalization_;
   bool margins_only_;
   Isa isa_;
   size_t rows_per_task_;
@@ -129,6 +147,7 @@ class TreePredictor final : public PredictorBase {
   }
 
   void predict_row(const float* x, float* out) const override {
+    x = body_row(x);
     double* acc = scratch<double>(2 * n_margins_);
     std::fill(acc, acc + n_margins_, 0.0);
     if (isa_ == Isa::kAvx512) {
@@ -145,10 +164,12 @@ class TreePredictor final : public PredictorBase {
     const size_t m = n_margins_;
     std::vector<double> acc(m * kTreeBlockRows);
     std::vector<double> row(m);
+    std::vector<float> normalized = normalize_buffer(kTreeBlockRows);
     for (size_t r0 = 0; r0 < n_rows; r0 += kTreeBlockRows) {
       const size_t rows = std::min(kTreeBlockRows, n_rows - r0);
       std::fill(acc.begin(), acc.end(), 0.0);
-      block_(compiled_->view, x + r0 * n_features_, rows, acc.data());
+      const float* xb = detail::normalize_rows(normalization_, x + r0 * n_features_, rows, n_features_, normalized.data());
+      block_(compiled_->view, xb, rows, acc.data());
       for (size_t r = 0; r < rows; ++r) {
         margins(acc.data() + r, kTreeBlockRows, row.data());
         finish(row.data(), out + (r0 + r) * m);
@@ -172,6 +193,7 @@ class LinearPredictor final : public PredictorBase {
       : PredictorBase(model, options, isa), linear_(std::get<LinearModel>(model.body)) {}
 
   void predict_row(const float* x, float* out) const override {
+    x = body_row(x);
     double* m = scratch<double>(n_margins_);
     detail::linear_margins(linear_, n_features_, n_margins_, x, 1, m);
     finish(m, out);
@@ -181,9 +203,11 @@ class LinearPredictor final : public PredictorBase {
   void predict_range(const float* x, size_t n_rows, float* out) const override {
     constexpr size_t kChunk = 256;
     std::vector<double> m(kChunk * n_margins_);
+    std::vector<float> normalized = normalize_buffer(kChunk);
     for (size_t r0 = 0; r0 < n_rows; r0 += kChunk) {
       const size_t rows = std::min(kChunk, n_rows - r0);
-      detail::linear_margins(linear_, n_features_, n_margins_, x + r0 * n_features_, rows, m.data());
+      const float* xc = detail::normalize_rows(normalization_, x + r0 * n_features_, rows, n_features_, normalized.data());
+      detail::linear_margins(linear_, n_features_, n_margins_, xc, rows, m.data());
       for (size_t r = 0; r < rows; ++r) finish(m.data() + r * n_margins_, out + (r0 + r) * n_margins_);
     }
   }
@@ -199,6 +223,7 @@ class MlpPredictor final : public PredictorBase {
 
   // The batch kernel with one row: the same arithmetic, so the same bits.
   void predict_row(const float* x, float* out) const override {
+    x = body_row(x);
     float* s = scratch<float>(detail::mlp_scratch_floats(compiled_, 1));
     double* m = scratch<double>(n_margins_);
     detail::mlp_margins(compiled_, x, 1, s, m);
@@ -210,9 +235,11 @@ class MlpPredictor final : public PredictorBase {
     constexpr size_t kChunk = 256;
     std::vector<float> s(detail::mlp_scratch_floats(compiled_, kChunk));
     std::vector<double> m(kChunk * n_margins_);
+    std::vector<float> normalized = normalize_buffer(kChunk);
     for (size_t r0 = 0; r0 < n_rows; r0 += kChunk) {
       const size_t rows = std::min(kChunk, n_rows - r0);
-      detail::mlp_margins(compiled_, x + r0 * n_features_, rows, s.data(), m.data());
+      const float* xc = detail::normalize_rows(normalization_, x + r0 * n_features_, rows, n_features_, normalized.data());
+      detail::mlp_margins(compiled_, xc, rows, s.data(), m.data());
       for (size_t r = 0; r < rows; ++r) finish(m.data() + r * n_margins_, out + (r0 + r) * n_margins_);
     }
   }

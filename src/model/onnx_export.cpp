@@ -7,9 +7,20 @@
 // computes the margins and the output transform gives one output "output" [N, n_outputs] with the
 // same columns as slipway's (binary: positive-class probability; multiclass: one per class).
 //
+// A row normalization becomes an ai.onnx.ml Normalizer node on "features" (the operator whose
+// onnxruntime kernel slipway's RowNormalization reproduces bit for bit).
+//
 // Trees are written as TreeEnsembleRegressor producing raw margins (its classifier sibling's
-// binary conventions differ from ours); the transform is a separate node. Categorical splits have
-// no ONNX equivalent without duplicating subtrees, so they are refused by name.
+// binary conventions differ from ours); the transform is a separate node. ONNX trees have no
+// set-membership split, so a categorical split becomes a chain of BRANCH_EQ nodes, one per member
+// code in ascending order: each chain node's true branch is the members' subtree (shared, not
+// copied: onnxruntime accepts a node reached by several true branches, which is how onnxmltools
+// converts LightGBM's categorical splits), its false branch the next chain node, and the last one's
+// false branch the non-members' subtree. v == code holds exactly for the member codes, so negative,
+// fractional and out-of-set codes fall through to the non-members, as in slipway. A missing value
+// goes to the members' side through missing_value_tracks_true on the first chain node, else it
+// falls through every comparison (NaN == c is false) to the non-members. An empty set is one
+// BRANCH_EQ against NaN (never true) whose missing flag keeps the default direction.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -56,7 +67,14 @@ class Exporter {
       SLIPWAY_ASSIGN_OR_RETURN(std::string col, encode_input(i));
       columns.push_back(std::move(col));
     }
-    const std::string features = columns.size() == 1 ? columns[0] : node("Concat", columns, {{"axis", 1}});
+    std::string features = columns.size() == 1 ? columns[0] : node("Concat", columns, {{"axis", 1}});
+    if (model_.row_normalization != RowNormalization::kNone) {
+      auto* n = add_node("Normalizer", {features}, "ai.onnx.ml");
+      set_string(n, "norm", model_.row_normalization == RowNormalization::kMax ? "MAX"
+                            : model_.row_normalization == RowNormalization::kL1 ? "L1"
+                                                                                : "L2");
+      features = n->output(0);
+    }
     std::string margins;
     if (const auto* lin = std::get_if<LinearModel>(&model_.body)) {
       margins = dense(features, lin->weights, lin->bias, model_.n_features());
@@ -286,24 +304,56 @@ class Exporter {
     std::vector<float> values, weights;
     std::vector<std::string> modes;
     const std::string branch = te.comparison == Comparison::kLess ? "BRANCH_LT" : "BRANCH_LEQ";
+    auto add = [&](size_t t, int64_t id, const std::string& mode, int64_t feature, float value, int64_t yes,
+                   int64_t no, bool missing_yes) {
+      treeids.push_back(static_cast<int64_t>(t));
+      nodeids.push_back(id);
+      modes.push_back(mode);
+      featureids.push_back(feature);
+      values.push_back(value);
+      trueids.push_back(yes);
+      falseids.push_back(no);
+      missing.push_back(missing_yes ? 1 : 0);
+    };
     for (size_t t = 0; t < te.trees.size(); ++t) {
       const Tree& tree = te.trees[t];
+      auto next_id = static_cast<int64_t>(tree.size());  // ids for the extra nodes of BRANCH_EQ chains
       for (size_t n = 0; n < tree.size(); ++n) {
-        treeids.push_back(static_cast<int64_t>(t));
-        nodeids.push_back(static_cast<int64_t>(n));
+        const auto id = static_cast<int64_t>(n);
         const bool leaf = tree.left[n] < 0;
         if (!leaf && !tree.is_categorical.empty() && tree.is_categorical[n]) {
-          return make_error(ErrorCode::kInvalidArgument,
-                            "export to ONNX: tree {} node {} is a categorical split; ONNX tree ensembles have no "
-                            "set-membership split, so models with categorical splits cannot be exported to ONNX",
-                            t, n);
+          // See the top of this file. Codes are exact in float32 up to 2^24, more than any set holds.
+          const bool members_left = te.category_in_set_goes_left;
+          const int64_t members = members_left ? tree.left[n] : tree.right[n];
+          const int64_t others = members_left ? tree.right[n] : tree.left[n];
+          const bool missing_to_members = (tree.default_left[n] != 0) == members_left;
+          if (tree.cat_size[n] > (1u << 24)) {
+            return make_error(ErrorCode::kInvalidArgument,
+                              "export to ONNX: tree {} node {} has a category set of {} codes (at most 2^24 fit)", t,
+                              n, tree.cat_size[n]);
+          }
+          std::vector<uint32_t> codes;
+          for (uint32_t c = 0; c < tree.cat_size[n]; ++c) {
+            const uint64_t bit = uint64_t{tree.cat_offset[n]} + c;
+            if ((te.category_bits[bit / 32] >> (bit % 32)) & 1u) codes.push_back(c);
+          }
+          if (codes.empty()) {
+            add(t, id, "BRANCH_EQ", tree.feature[n], std::numeric_limits<float>::quiet_NaN(), members, others,
+                missing_to_members);
+            continue;
+          }
+          int64_t at = id;
+          for (size_t k = 0; k < codes.size(); ++k) {
+            const bool last = k + 1 == codes.size();
+            const int64_t no = last ? others : next_id++;
+            add(t, at, "BRANCH_EQ", tree.feature[n], static_cast<float>(codes[k]), members, no,
+                k == 0 && missing_to_members);
+            at = no;
+          }
+          continue;
         }
-        modes.push_back(leaf ? "LEAF" : branch);
-        featureids.push_back(leaf ? 0 : tree.feature[n]);
-        values.push_back(leaf ? 0.0f : tree.threshold[n]);
-        trueids.push_back(leaf ? 0 : tree.left[n]);
-        falseids.push_back(leaf ? 0 : tree.right[n]);
-        missing.push_back(!leaf && tree.default_left[n] ? 1 : 0);
+        add(t, id, leaf ? "LEAF" : branch, leaf ? 0 : tree.feature[n], leaf ? 0.0f : tree.threshold[n],
+            leaf ? 0 : tree.left[n], leaf ? 0 : tree.right[n], !leaf && tree.default_left[n]);
         if (!leaf) continue;
         for (uint32_t k = 0; k < te.leaf_width; ++k) {
           const size_t o = te.leaf_width == 1 ? (te.tree_output.empty() ? 0 : static_cast<size_t>(te.tree_output[t])) : k;

@@ -45,6 +45,16 @@ Result<const Features*> Importer::features_input(const onnx::NodeProto& node, in
                                      node.input(index)));
 }
 
+Result<const Features*> Importer::columns_input(const onnx::NodeProto& node, int index) const {
+  SLIPWAY_ASSIGN_OR_RETURN(const Features* f, features_input(node, index));
+  if (f->normalized != RowNormalization::kNone) {
+    return fail_node(node, fmt::format("operator '{}' after a Normalizer is not supported: the row normalization "
+                                       "must come right before the model operator",
+                                       node.op_type()));
+  }
+  return f;
+}
+
 Result<const Scores*> Importer::current_scores(const onnx::NodeProto& node, int index) const {
   SLIPWAY_ASSIGN_OR_RETURN(const Value* v, input_value(node, index));
   const auto* s = std::get_if<Scores>(v);
@@ -111,6 +121,18 @@ Result<std::vector<uint32_t>> Importer::bind_features(const onnx::NodeProto& nod
   }
   std::vector<uint32_t> index;
   for (const auto& c : f.cols) index.push_back(offsets[c.input] + c.sub);
+  if (f.normalized != RowNormalization::kNone) {
+    // slipway normalizes the whole feature row: the Normalizer must have seen exactly that row.
+    bool whole_row = index.size() == model_.feature_names.size();
+    for (size_t j = 0; whole_row && j < index.size(); ++j) whole_row = index[j] == j;
+    if (!whole_row) {
+      return fail_node(node, fmt::format("the Normalizer before operator '{}' covers {} of the {} feature columns "
+                                         "or reorders them; only a normalization of every input column, in "
+                                         "graph-input order, is supported",
+                                         node.op_type(), index.size(), model_.feature_names.size()));
+    }
+  }
+  model_.row_normalization = f.normalized;
   return index;
 }
 
@@ -168,7 +190,7 @@ Status Importer::op_concat(const onnx::NodeProto& node) {
   if (std::holds_alternative<Features>(*first)) {
     Features out;
     for (int i = 0; i < node.input_size(); ++i) {
-      SLIPWAY_ASSIGN_OR_RETURN(const Features* f, features_input(node, i));
+      SLIPWAY_ASSIGN_OR_RETURN(const Features* f, columns_input(node, i));
       out.cols.insert(out.cols.end(), f->cols.begin(), f->cols.end());
     }
     if (static_cast<int64_t>(out.cols.size()) > kMaxColumns) return fail_node(node, "too many columns");
@@ -207,7 +229,8 @@ Status Importer::op_select_columns(const onnx::NodeProto& node) {
     }
     return {};
   };
-  if (const auto* f = std::get_if<Features>(v)) {
+  if (std::holds_alternative<Features>(*v)) {
+    SLIPWAY_ASSIGN_OR_RETURN(const Features* f, columns_input(node, 0));
     Features out;
     SLIPWAY_RETURN_IF_ERROR(pick(f->cols, out.cols));
     return set_output(node, 0, std::move(out));
@@ -234,7 +257,7 @@ Result<double> per_column(const std::vector<float>& v, size_t j) {
 }  // namespace
 
 Status Importer::op_scaler(const onnx::NodeProto& node) {
-  SLIPWAY_ASSIGN_OR_RETURN(const Features* f, features_input(node, 0));
+  SLIPWAY_ASSIGN_OR_RETURN(const Features* f, columns_input(node, 0));
   const auto offset = attr_floats(node, "offset");
   const auto scale = attr_floats(node, "scale");
   Features out = *f;
@@ -261,7 +284,7 @@ Status Importer::op_scaler(const onnx::NodeProto& node) {
 }
 
 Status Importer::op_imputer(const onnx::NodeProto& node) {
-  SLIPWAY_ASSIGN_OR_RETURN(const Features* f, features_input(node, 0));
+  SLIPWAY_ASSIGN_OR_RETURN(const Features* f, columns_input(node, 0));
   if (find_attribute(node, "imputed_value_int64s") != nullptr) return unsupported_attr(node, "imputed_value_int64s", "[...]");
   const float replaced = attr_float(node, "replaced_value_float", 0.0f);
   if (!std::isnan(replaced)) {
@@ -289,7 +312,7 @@ Status Importer::op_imputer(const onnx::NodeProto& node) {
 }
 
 Status Importer::op_one_hot(const onnx::NodeProto& node) {
-  SLIPWAY_ASSIGN_OR_RETURN(const Features* f, features_input(node, 0));
+  SLIPWAY_ASSIGN_OR_RETURN(const Features* f, columns_input(node, 0));
   std::vector<std::string> cats = attr_strings(node, "cats_strings");
   if (cats.empty()) {
     for (int64_t v : attr_ints(node, "cats_int64s")) cats.push_back(std::to_string(v));
@@ -317,9 +340,28 @@ Status Importer::op_normalizer(const onnx::NodeProto& node) {
   const std::string norm = attr_string(node, "norm", "MAX");
   SLIPWAY_ASSIGN_OR_RETURN(const Value* v, input_value(node, 0));
   if (std::holds_alternative<Features>(*v)) {
-    return fail_node(node, fmt::format("Normalizer (norm={}) on feature columns is not supported: a row-wise "
-                                       "normalization has no per-input TransformStep",
-                                       norm));
+    // A row normalization of the feature vector (scikit-learn's Normalizer via skl2onnx): the model's
+    // RowNormalization, which reproduces onnxruntime's kernel exactly. bind_features checks that the
+    // body reads exactly this row.
+    SLIPWAY_ASSIGN_OR_RETURN(const Features* f, columns_input(node, 0));
+    RowNormalization kind;
+    if (norm == "MAX") {
+      kind = RowNormalization::kMax;
+    } else if (norm == "L1") {
+      kind = RowNormalization::kL1;
+    } else if (norm == "L2") {
+      kind = RowNormalization::kL2;
+    } else {
+      return unsupported_attr(node, "norm", norm + " (supported: MAX, L1, L2)");
+    }
+    for (const auto& c : f->cols) {
+      if (raw_inputs_[c.input].kind == InputKind::kCategorical && c.steps.empty()) {
+        return fail_node(node, fmt::format("Normalizer on the string input '{}' is not supported", raw_inputs_[c.input].name));
+      }
+    }
+    Features out = *f;
+    out.normalized = kind;
+    return set_output(node, 0, std::move(out));
   }
   SLIPWAY_ASSIGN_OR_RETURN(const Scores* s, current_scores(node, 0));
   // skl2onnx normalizes probabilities that already sum to one (softmax output): a no-op.
@@ -558,9 +600,10 @@ Status Importer::op_arith(const onnx::NodeProto& node) {
   const Value& x = const_first ? *b : *a;
   const int xi = const_first ? 1 : 0;
 
-  if (const auto* f = std::get_if<Features>(&x)) {
+  if (std::holds_alternative<Features>(x)) {
     // Arithmetic on raw numeric columns (e.g. normalization baked into a torch model) as kMinMax:
     // (x - min) * scale + offset.
+    SLIPWAY_ASSIGN_OR_RETURN(const Features* f, columns_input(node, xi));
     if (op == "Div" && const_first) return fail_node(node, "dividing a constant by features is not supported");
     Features out = *f;
     for (size_t j = 0; j < out.cols.size(); ++j) {

@@ -1,6 +1,7 @@
 // The reference evaluator: the plainest code that computes what model.h says, kept as the oracle
-// the fast engine, the exporters and the importers are tested against. Accumulates in double and
-// rounds to float32 once per output.
+// the fast engine, the exporters and the importers are tested against. Normalizes the row first
+// when the model says so (float32, as onnxruntime), accumulates in double and rounds to float32 once
+// per output.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -93,8 +94,13 @@ void mlp_margins(const Mlp& mlp, const float* x, double* margins) {
 void reference_predict(const Model& model, const float* x, size_t n_rows, float* out, bool margins) {
   const size_t n = model.n_margins(), f = model.n_features();
   std::vector<double> m(n);
+  std::vector<float> normalized(model.row_normalization == RowNormalization::kNone ? 0 : f);
   for (size_t r = 0; r < n_rows; ++r) {
     const float* row = x + r * f;
+    if (!normalized.empty()) {
+      detail::normalize_row(model.row_normalization, row, normalized.data(), f);
+      row = normalized.data();
+    }
     if (const auto* linear = std::get_if<LinearModel>(&model.body)) {
       linear_margins(model, *linear, row, m.data());
     } else if (const auto* mlp = std::get_if<Mlp>(&model.body)) {

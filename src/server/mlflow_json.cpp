@@ -1,5 +1,7 @@
 #include "detail/mlflow_json.h"
 
+#include <charconv>
+
 #include "detail/json_writer.h"
 
 namespace slipway::server::detail {
@@ -197,6 +199,278 @@ Result<track::SearchRunsRequest::ViewType> mlflow_view_type(const Params& p, std
   return make_error(ErrorCode::kInvalidArgument,
                     "Invalid value \"{}\" for parameter '{}' supplied: expected ACTIVE_ONLY, DELETED_ONLY or ALL",
                     value, p.path(name));
+}
+
+}  // namespace slipway::server::detail
+
+namespace slipway::server::detail {
+
+namespace {
+
+// A cursor over a JSON text that gives up (returns false) on anything outside the simple shape;
+// see fast_mlflow_log_batch.
+class SimpleJson {
+ public:
+  explicit SimpleJson(std::string_view text) : p_(text.data()), end_(text.data() + text.size()) {}
+
+  void ws() {
+    while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+  bool at_end() {
+    ws();
+    return p_ == end_;
+  }
+  bool eat(char c) {
+    ws();
+    if (p_ == end_ || *p_ != c) return false;
+    ++p_;
+    return true;
+  }
+  bool peek(char c) {
+    ws();
+    return p_ < end_ && *p_ == c;
+  }
+  // A string of printable ASCII without escapes (nlohmann would accept more; those take the slow path).
+  bool string(std::string_view& out) {
+    if (!eat('"')) return false;
+    const char* start = p_;
+    while (p_ < end_) {
+      auto c = static_cast<unsigned char>(*p_);
+      if (c == '"') {
+        out = std::string_view(start, static_cast<size_t>(p_ - start));
+        ++p_;
+        return true;
+      }
+      if (c < 0x20 || c >= 0x80 || c == '\\') return false;
+      ++p_;
+    }
+    return false;
+  }
+  // A JSON number token (strict grammar); `integer` tells whether it has no fraction or exponent.
+  bool number(std::string_view& out, bool& integer) {
+    ws();
+    const char* start = p_;
+    if (p_ < end_ && *p_ == '-') ++p_;
+    if (p_ == end_) return false;
+    if (*p_ == '0') {
+      ++p_;
+    } else if (*p_ >= '1' && *p_ <= '9') {
+      while (p_ < end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    } else {
+      return false;
+    }
+    integer = true;
+    if (p_ < end_ && *p_ == '.') {
+      integer = false;
+      ++p_;
+      if (p_ == end_ || *p_ < '0' || *p_ > '9') return false;
+      while (p_ < end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    }
+    if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
+      integer = false;
+      ++p_;
+      if (p_ < end_ && (*p_ == '+' || *p_ == '-')) ++p_;
+      if (p_ == end_ || *p_ < '0' || *p_ > '9') return false;
+      while (p_ < end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    }
+    out = std::string_view(start, static_cast<size_t>(p_ - start));
+    return true;
+  }
+  // Skips any value made of the pieces above (objects, arrays, strings, numbers, true, false).
+  bool skip(int depth = 0) {
+    if (depth > 64) return false;
+    ws();
+    if (p_ == end_) return false;
+    std::string_view s;
+    bool integer = false;
+    switch (*p_) {
+      case '"': return string(s);
+      case '{': {
+        ++p_;
+        if (eat('}')) return true;
+        do {
+          if (!string(s) || !eat(':') || !skip(depth + 1)) return false;
+        } while (eat(','));
+        return eat('}');
+      }
+      case '[': {
+        ++p_;
+        if (eat(']')) return true;
+        do {
+          if (!skip(depth + 1)) return false;
+        } while (eat(','));
+        return eat(']');
+      }
+      case 't': return word("true");
+      case 'f': return word("false");
+      default: return number(s, integer);
+    }
+  }
+
+ private:
+  bool word(std::string_view w) {
+    if (static_cast<size_t>(end_ - p_) < w.size() || std::string_view(p_, w.size()) != w) return false;
+    p_ += w.size();
+    return true;
+  }
+  const char* p_;
+  const char* end_;
+};
+
+// As Params::optional_int64 reads a JSON integer or a decimal string (an empty string: absent).
+bool read_int64(SimpleJson& in, std::optional<int64_t>& out) {
+  std::string_view token;
+  if (in.peek('"')) {
+    if (!in.string(token)) return false;
+    if (token.empty()) {
+      out.reset();
+      return true;
+    }
+    out = parse_int64(token);
+    return out.has_value();
+  }
+  bool integer = false;
+  if (!in.number(token, integer) || !integer) return false;  // 1.0e3 and friends: the slow path
+  int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(token.data(), token.data() + token.size(), v);
+  if (ec != std::errc() || ptr != token.data() + token.size()) return false;
+  out = v;
+  return true;
+}
+
+// As Params::required_double: a number (an integer token converts as nlohmann's int64 does, so
+// "-0" is 0), or "NaN" / "Infinity" / a numeric string.
+bool read_double(SimpleJson& in, double& out) {
+  std::string_view token;
+  if (in.peek('"')) {
+    if (!in.string(token)) return false;
+    auto parsed = parse_double(token);
+    if (!parsed) return false;
+    out = *parsed;
+    return true;
+  }
+  bool integer = false;
+  if (!in.number(token, integer)) return false;
+  const char* last = token.data() + token.size();
+  if (integer) {
+    int64_t v = 0;
+    auto [ptr, ec] = std::from_chars(token.data(), last, v);
+    if (ec != std::errc() || ptr != last) return false;
+    out = static_cast<double>(v);
+    return true;
+  }
+  auto [ptr, ec] = std::from_chars(token.data(), last, out);
+  return ec == std::errc() && ptr == last;
+}
+
+bool read_metric(SimpleJson& in, track::MetricPoint& m) {
+  if (!in.eat('{')) return false;
+  bool has_key = false, has_value = false, has_timestamp = false, has_step = false;
+  if (!in.eat('}')) {
+    do {
+      std::string_view name;
+      if (!in.string(name) || !in.eat(':')) return false;
+      if (name == "key") {
+        std::string_view key;
+        if (has_key || !in.string(key) || key.empty()) return false;
+        m.key.assign(key);
+        has_key = true;
+      } else if (name == "value") {
+        if (has_value || !read_double(in, m.value)) return false;
+        has_value = true;
+      } else if (name == "timestamp") {
+        std::optional<int64_t> ts;
+        if (has_timestamp || !read_int64(in, ts) || !ts) return false;
+        m.timestamp_ms = *ts;
+        has_timestamp = true;
+      } else if (name == "step") {
+        std::optional<int64_t> step;
+        if (has_step || !read_int64(in, step)) return false;
+        m.step = step.value_or(0);
+        has_step = true;
+      } else if (!in.skip()) {
+        return false;
+      }
+    } while (in.eat(','));
+    if (!in.eat('}')) return false;
+  }
+  return has_key && has_value && has_timestamp;
+}
+
+// [{"key": "...", "value": "..."}, ...] with a non-empty key; a missing value reads as "".
+bool read_key_values(SimpleJson& in, std::vector<std::pair<std::string, std::string>>& out) {
+  if (!in.eat('[')) return false;
+  if (in.eat(']')) return true;
+  do {
+    if (!in.eat('{')) return false;
+    std::optional<std::string_view> key, value;
+    if (!in.eat('}')) {
+      do {
+        std::string_view name, text;
+        if (!in.string(name) || !in.eat(':')) return false;
+        if (name == "key" || name == "value") {
+          auto& slot = name == "key" ? key : value;
+          if (slot || !in.string(text)) return false;
+          slot = text;
+        } else if (!in.skip()) {
+          return false;
+        }
+      } while (in.eat(','));
+      if (!in.eat('}')) return false;
+    }
+    if (!key || key->empty()) return false;
+    out.emplace_back(std::string(*key), std::string(value.value_or("")));
+  } while (in.eat(','));
+  return in.eat(']');
+}
+
+}  // namespace
+
+std::optional<FastLogBatch> fast_mlflow_log_batch(std::string_view body) {
+  SimpleJson in(body);
+  FastLogBatch out;
+  std::optional<std::string_view> run_id, run_uuid;
+  bool has_metrics = false, has_params = false, has_tags = false;
+  if (!in.eat('{')) return std::nullopt;
+  if (!in.eat('}')) {
+    do {
+      std::string_view name, text;
+      if (!in.string(name) || !in.eat(':')) return std::nullopt;
+      if (name == "run_id" || name == "run_uuid") {
+        auto& slot = name == "run_id" ? run_id : run_uuid;
+        if (slot || !in.string(text)) return std::nullopt;
+        slot = text;
+      } else if (name == "metrics") {
+        if (has_metrics || !in.eat('[')) return std::nullopt;
+        has_metrics = true;
+        if (!in.eat(']')) {
+          out.batch.metrics.reserve(1000);
+          do {
+            track::MetricPoint m;
+            if (!read_metric(in, m)) return std::nullopt;
+            out.batch.metrics.push_back(std::move(m));
+          } while (in.eat(','));
+          if (!in.eat(']')) return std::nullopt;
+        }
+      } else if (name == "params" || name == "tags") {
+        bool& seen = name == "params" ? has_params : has_tags;
+        if (seen || !read_key_values(in, name == "params" ? out.batch.params : out.batch.tags)) return std::nullopt;
+        seen = true;
+      } else if (!in.skip()) {
+        return std::nullopt;
+      }
+    } while (in.eat(','));
+    if (!in.eat('}')) return std::nullopt;
+  }
+  if (!in.at_end()) return std::nullopt;
+  if (run_id && !run_id->empty()) {
+    out.run_id.assign(*run_id);
+  } else if (run_uuid && !run_uuid->empty()) {
+    out.run_id.assign(*run_uuid);
+  } else {
+    return std::nullopt;  // the slow path words the missing-value error
+  }
+  return out;
 }
 
 }  // namespace slipway::server::detail

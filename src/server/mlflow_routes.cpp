@@ -231,6 +231,32 @@ Result<std::string> log_batch(const Params& p, Tracking& t) {
   return std::string("{}");
 }
 
+// runs/log-batch, the hot path of metric logging: a body in the usual shape is read without a JSON
+// tree, before the write lock is taken (so concurrent clients parse in parallel); any other body
+// goes through Params and log_batch above, which word every error.
+Handler log_batch_handler(TrackingPool& pool) {
+  return [&pool, slow = tracking_handler(pool, Access::kWrite, log_batch)](const Request& request, Response& response) {
+    auto fast = fast_mlflow_log_batch(request.body);
+    if (!fast) {
+      slow(request, response);
+      return;
+    }
+    auto lease = pool.acquire();
+    if (!lease.ok()) {
+      response = error_response(lease.status());
+      return;
+    }
+    std::lock_guard<std::mutex> writing(pool.write_mutex());
+    Status status = (*lease)->log_batch(fast->run_id, fast->batch);
+    if (!status.ok()) {
+      response = error_response(status);
+      return;
+    }
+    response.status = 200;
+    response.body = "{}";
+  };
+}
+
 Result<std::string> log_inputs(const Params& p, Tracking& t) {
   SLIPWAY_ASSIGN_OR_RETURN(auto run_id, mlflow_run_id(p));
   SLIPWAY_ASSIGN_OR_RETURN(auto datasets, p.objects("datasets"));
@@ -270,9 +296,20 @@ Result<std::string> metric_history(const Params& p, Tracking& t) {
   std::string out;
   out.reserve(80 * page.points.size() + 64);
   out.append("{\"metrics\":[");
+  // Every point has the requested key: escape it once (append_mlflow_metric's shape, unrolled).
+  std::string head = "{\"key\":";
+  append_json_string(head, request.key);
+  head.append(",\"value\":");
   for (size_t i = 0; i < page.points.size(); ++i) {
+    const auto& point = page.points[i];
     if (i > 0) out.push_back(',');
-    append_mlflow_metric(out, page.points[i]);
+    out.append(head);
+    append_json_double(out, point.value);
+    out.append(",\"timestamp\":");
+    append_json_int(out, point.timestamp_ms);
+    out.append(",\"step\":");
+    append_json_int(out, point.step);
+    out.push_back('}');
   }
   out.push_back(']');
   if (!page.next_page_token.empty()) {
@@ -414,7 +451,6 @@ Status add_mlflow_routes(Router& router, TrackingPool& pool) {
       {Method::kPost, "/runs/search", Access::kRead, search_runs},
       {Method::kPost, "/runs/log-metric", Access::kWrite, log_metric},
       {Method::kPost, "/runs/log-parameter", Access::kWrite, log_param},
-      {Method::kPost, "/runs/log-batch", Access::kWrite, log_batch},
       {Method::kPost, "/runs/set-tag", Access::kWrite, set_tag},
       {Method::kPost, "/runs/delete-tag", Access::kWrite, delete_tag},
       {Method::kPost, "/runs/log-inputs", Access::kWrite, log_inputs},
@@ -426,6 +462,7 @@ Status add_mlflow_routes(Router& router, TrackingPool& pool) {
       SLIPWAY_RETURN_IF_ERROR(
           router.add(r.method, std::string(prefix) + r.path, tracking_handler(pool, r.access, r.body)));
     }
+    SLIPWAY_RETURN_IF_ERROR(router.add(Method::kPost, std::string(prefix) + "/runs/log-batch", log_batch_handler(pool)));
   }
   for (const char* prefix : {"/api/2.0/mlflow-artifacts/artifacts", "/ajax-api/2.0/mlflow-artifacts/artifacts"}) {
     std::string base(prefix);

@@ -78,6 +78,12 @@ Result<Params> Params::from_json_text(std::string_view text) {
     if (parsed.is_string()) parsed = nlohmann::json::parse(parsed.get_ref<const std::string&>());
   } catch (const nlohmann::json::parse_error& e) {
     return make_error(ErrorCode::kParseError, "Malformed JSON in the request body at {}", parse_error_text(e.what()));
+  } catch (const nlohmann::json::out_of_range& e) {
+    // A number beyond double's range (1e400): nlohmann throws out_of_range, not parse_error.
+    std::string what = e.what();
+    size_t bracket = what.find("] ");
+    return make_error(ErrorCode::kParseError, "Malformed JSON in the request body: {}",
+                      bracket == std::string::npos ? what : what.substr(bracket + 2));
   }
   if (!parsed.is_object()) {
     return make_error(ErrorCode::kInvalidArgument, "Invalid request body: expected a JSON object, got {}",

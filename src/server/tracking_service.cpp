@@ -90,6 +90,7 @@ Result<std::unique_ptr<TrackingService>> TrackingService::open(const std::filesy
 Status TrackingService::add_routes(Router& router) {
   SLIPWAY_RETURN_IF_ERROR(detail::add_mlflow_routes(router, impl_->pool));
   SLIPWAY_RETURN_IF_ERROR(detail::add_v1_routes(router, impl_->pool));
+  SLIPWAY_RETURN_IF_ERROR(detail::add_registry_routes(router, impl_->pool));
   return {};
 }
 

@@ -95,11 +95,16 @@ Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& pa
   }
   sqlite3_busy_timeout(db, 30000);
   std::unique_ptr<Database> out(new Database(db));
-  SLIPWAY_RETURN_IF_ERROR(out->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
+  // cache_size: 32 MiB of pages per connection (the default 2 MiB is evicted by one search of
+  // 10,000 runs); temp_store in memory for the sorts of search_runs; mmap so reads of a warm
+  // database skip a copy through read().
+  SLIPWAY_RETURN_IF_ERROR(out->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+                                    "PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=268435456;"));
   return out;
 }
 
 Database::~Database() {
+  cached_.clear();  // sqlite3_close refuses while statements are alive
   if (db_ != nullptr) sqlite3_close(db_);
 }
 
@@ -120,6 +125,19 @@ Result<Statement> Database::prepare(std::string_view sql) {
   int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
   if (rc != SQLITE_OK) return sqlite_error(db_, fmt::format("cannot prepare '{}'", sql));
   return Statement(db_, stmt);
+}
+
+Result<Statement*> Database::cached(std::string_view sql) {
+  auto it = cached_.find(std::string(sql));
+  if (it != cached_.end()) {
+    it->second->reset();
+    return it->second.get();
+  }
+  SLIPWAY_ASSIGN_OR_RETURN(Statement stmt, prepare(sql));
+  auto owned = std::make_unique<Statement>(std::move(stmt));
+  Statement* out = owned.get();
+  cached_.emplace(std::string(sql), std::move(owned));
+  return out;
 }
 
 int64_t Database::changes() const { return sqlite3_changes64(db_); }

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <system_error>
 
 #include "slipway/core/fs.h"
@@ -54,6 +55,18 @@ bool header_is_sound(const std::filesystem::path& path, uint64_t raw_size) {
   return false;
 }
 
+// One compression and one decompression context per thread, reused: ZSTD_compress() and
+// ZSTD_decompress() would allocate and initialise a fresh one for every object.
+ZSTD_CCtx* compression_context() {
+  thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
+  return cctx.get();
+}
+
+ZSTD_DCtx* decompression_context() {
+  thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  return dctx.get();
+}
+
 }  // namespace
 
 Status ObjectStore::sync() const { return sync_filesystem(dir_); }
@@ -90,7 +103,8 @@ Result<PutResult> ObjectStore::put_with_digest(const Sha256Digest& digest, std::
   if (content.size() >= 512) {
     size_t bound = ZSTD_compressBound(content.size());
     file.resize(kHeaderSize + bound);
-    size_t n = ZSTD_compress(file.data() + kHeaderSize, bound, content.data(), content.size(), options_.zstd_level);
+    size_t n = ZSTD_compressCCtx(compression_context(), file.data() + kHeaderSize, bound, content.data(),
+                                 content.size(), options_.zstd_level);
     if (!ZSTD_isError(n) && n <= content.size() - content.size() / 10) {
       codec = kCodecZstd;
       file.resize(kHeaderSize + n);
@@ -138,7 +152,8 @@ Result<std::string> ObjectStore::get(std::string_view id) const {
     unsigned long long frame = ZSTD_getFrameContentSize(bytes.data() + kHeaderSize, bytes.size() - kHeaderSize);
     if (frame != raw_size) return corrupt("compressed size does not match header");
     content.resize(raw_size);
-    size_t n = ZSTD_decompress(content.data(), raw_size, bytes.data() + kHeaderSize, bytes.size() - kHeaderSize);
+    size_t n = ZSTD_decompressDCtx(decompression_context(), content.data(), raw_size, bytes.data() + kHeaderSize,
+                                   bytes.size() - kHeaderSize);
     if (ZSTD_isError(n) || n != raw_size) return corrupt("zstd payload does not decompress");
   } else {
     return corrupt("unknown codec");

@@ -143,7 +143,7 @@ const std::vector<std::string_view>& migrations() {
       // deleted model stays. A NaN metric is stored as 0 with is_nan = 1 (SQLite has no NaN).
       R"sql(
       CREATE TABLE registered_models (
-        model_id INTEGER PRIMARY KEY,
+        model_id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: the audit trail refers to it
         name TEXT NOT NULL UNIQUE,
         description TEXT NOT NULL DEFAULT '',
         creation_time INTEGER NOT NULL,

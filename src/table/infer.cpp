@@ -121,9 +121,15 @@ unsigned classify(std::string_view text, unsigned candidates, Column& col) {
 
 }  // namespace
 
-void TypeInferrer::add(const RecordBatch& batch) {
+void TypeInferrer::add(const RecordBatch& batch) { add(batch, nullptr); }
+
+void TypeInferrer::add(const RecordBatch& batch, FloatValues* floats) {
   const size_t n = batch.num_rows;
   state_->rows += n;
+  if (floats) {
+    floats->columns.resize(state_->columns.size());
+    floats->valid.assign(state_->columns.size(), 0);
+  }
   for (size_t c = 0; c < state_->columns.size() && c < batch.columns.size(); ++c) {
     Column& col = state_->columns[c];
     const auto& values = batch.columns[c];
@@ -143,6 +149,28 @@ void TypeInferrer::add(const RecordBatch& batch) {
           col.bad_value = std::string(values[r]);
         }
       }
+    } else if (floats && col.candidates == kFloat) {
+      // The common case of a numeric column: one parse serves inference and the profile.
+      std::vector<double>& out = floats->columns[c];
+      out.resize(n);
+      unsigned candidates = kFloat;
+      for (size_t r = 0; r < n; ++r) {
+        if (nulls[r]) {
+          ++missing;
+          out[r] = 0;
+          continue;
+        }
+        if (candidates == 0) continue;
+        double d;
+        if (parse_float64(values[r], &d)) {
+          col.floats.add(d);
+          out[r] = d;
+        } else {
+          candidates = 0;  // what classify() says of a non-number when only float64 is left
+        }
+      }
+      col.candidates = candidates;
+      floats->valid[c] = candidates == kFloat;
     } else {
       unsigned candidates = col.candidates;
       for (size_t r = 0; r < n; ++r) {
@@ -154,6 +182,15 @@ void TypeInferrer::add(const RecordBatch& batch) {
         candidates &= classify(values[r], candidates, col);
       }
       col.candidates = candidates;
+      if (floats && candidates == kFloat) {
+        // The column became float64 in this batch (its first values may have been integers).
+        std::vector<double>& out = floats->columns[c];
+        out.resize(n);
+        for (size_t r = 0; r < n; ++r) {
+          if (nulls[r] || !parse_float64(values[r], &out[r])) out[r] = 0;
+        }
+        floats->valid[c] = 1;
+      }
     }
     col.missing += missing;
     col.non_missing += n - missing;

@@ -95,17 +95,19 @@ Status validate_batch(const LogBatch& batch) {
 Status write_params(store::Database& db, const std::string& run_id,
                     const std::vector<std::pair<std::string, std::string>>& params) {
   if (params.empty()) return {};
-  SLIPWAY_ASSIGN_OR_RETURN(auto insert, db.prepare("INSERT INTO params (run_id, key, value) VALUES (?, ?, ?) "
-                                                   "ON CONFLICT (run_id, key) DO NOTHING"));
-  SLIPWAY_ASSIGN_OR_RETURN(auto existing, db.prepare("SELECT value FROM params WHERE run_id = ? AND key = ?"));
+  SLIPWAY_ASSIGN_OR_RETURN(store::Statement * insert, db.cached("INSERT INTO params (run_id, key, value) VALUES (?, ?, ?) "
+                                                              "ON CONFLICT (run_id, key) DO NOTHING"));
   for (const auto& [k, v] : params) {
-    insert.bind(1, run_id).bind(2, k).bind(3, v);
-    SLIPWAY_RETURN_IF_ERROR(insert.run());
+    insert->bind(1, run_id).bind(2, k).bind(3, v);
+    SLIPWAY_RETURN_IF_ERROR(insert->run());
     if (db.changes() > 0) continue;
-    existing.bind(1, run_id).bind(2, k);
-    SLIPWAY_ASSIGN_OR_RETURN(bool row, existing.step());
-    std::string old = row ? existing.column_text(0) : std::string();
-    existing.reset();
+    SLIPWAY_ASSIGN_OR_RETURN(store::Statement * existing,
+                             db.cached("SELECT value FROM params WHERE run_id = ? AND key = ?"));
+    existing->bind(1, run_id).bind(2, k);
+    auto row = existing->step();
+    std::string old = row.ok() && *row ? existing->column_text(0) : std::string();
+    existing->reset();
+    if (!row.ok()) return row.status();
     if (old != v) {
       return make_error(ErrorCode::kInvalidArgument,
                         "param '{}' of run {} was already logged with value '{}'; params are immutable", k, run_id, old);
@@ -119,16 +121,22 @@ Status write_metrics(store::Database& db, const std::string& run_id, const std::
   const size_t n = metrics.size();
   const size_t full = n / kMetricRowsPerInsert;
   if (full > 0) {
-    SLIPWAY_ASSIGN_OR_RETURN(auto insert, db.prepare(metric_insert_sql(kMetricRowsPerInsert)));
+    static const std::string kFullSql = metric_insert_sql(kMetricRowsPerInsert);
+    SLIPWAY_ASSIGN_OR_RETURN(store::Statement * insert, db.cached(kFullSql));
     for (size_t b = 0; b < full; ++b) {
-      bind_metric_rows(insert, run_id, metrics.data() + b * kMetricRowsPerInsert, kMetricRowsPerInsert);
-      SLIPWAY_RETURN_IF_ERROR(insert.run());
+      bind_metric_rows(*insert, run_id, metrics.data() + b * kMetricRowsPerInsert, kMetricRowsPerInsert);
+      SLIPWAY_RETURN_IF_ERROR(insert->run());
     }
   }
-  if (size_t rest = n - full * kMetricRowsPerInsert; rest > 0) {
-    SLIPWAY_ASSIGN_OR_RETURN(auto insert, db.prepare(metric_insert_sql(rest)));
-    bind_metric_rows(insert, run_id, metrics.data() + full * kMetricRowsPerInsert, rest);
-    SLIPWAY_RETURN_IF_ERROR(insert.run());
+  // The rest one row at a time through one cached statement: caching a statement per row count
+  // would keep up to 99 of them per connection.
+  if (full * kMetricRowsPerInsert < n) {
+    static const std::string kOneSql = metric_insert_sql(1);
+    SLIPWAY_ASSIGN_OR_RETURN(store::Statement * insert, db.cached(kOneSql));
+    for (size_t i = full * kMetricRowsPerInsert; i < n; ++i) {
+      bind_metric_rows(*insert, run_id, metrics.data() + i, 1);
+      SLIPWAY_RETURN_IF_ERROR(insert->run());
+    }
   }
   // The batch's latest point per key, then one upsert per key that only moves forward.
   std::unordered_map<std::string_view, const MetricPoint*> latest;
@@ -137,17 +145,17 @@ Status write_metrics(store::Database& db, const std::string& run_id, const std::
     if (!fresh && later_than(p, *it->second)) it->second = &p;
   }
   SLIPWAY_ASSIGN_OR_RETURN(
-      auto upsert,
-      db.prepare("INSERT INTO latest_metrics (run_id, key, value, timestamp, step, is_nan) VALUES (?, ?, ?, ?, ?, ?) "
+      store::Statement * upsert,
+      db.cached("INSERT INTO latest_metrics (run_id, key, value, timestamp, step, is_nan) VALUES (?, ?, ?, ?, ?, ?) "
                  "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp, "
                  "step = excluded.step, is_nan = excluded.is_nan "
                  "WHERE (excluded.step, excluded.timestamp, excluded.value) > "
                  "(latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)"));
   for (const auto& [key, p] : latest) {
     const bool nan = std::isnan(p->value);
-    upsert.bind(1, run_id).bind(2, key).bind(3, nan ? 0.0 : p->value).bind(4, p->timestamp_ms).bind(5, p->step);
-    upsert.bind(6, static_cast<int64_t>(nan ? 1 : 0));
-    SLIPWAY_RETURN_IF_ERROR(upsert.run());
+    upsert->bind(1, run_id).bind(2, key).bind(3, nan ? 0.0 : p->value).bind(4, p->timestamp_ms).bind(5, p->step);
+    upsert->bind(6, static_cast<int64_t>(nan ? 1 : 0));
+    SLIPWAY_RETURN_IF_ERROR(upsert->run());
   }
   return {};
 }
@@ -155,11 +163,12 @@ Status write_metrics(store::Database& db, const std::string& run_id, const std::
 Status write_tags(store::Database& db, const std::string& run_id,
                   const std::vector<std::pair<std::string, std::string>>& tags) {
   if (tags.empty()) return {};
-  SLIPWAY_ASSIGN_OR_RETURN(auto upsert, db.prepare("INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?) "
-                                                   "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value"));
+  SLIPWAY_ASSIGN_OR_RETURN(store::Statement * upsert,
+                           db.cached("INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?) "
+                                     "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value"));
   for (const auto& [k, v] : tags) {
-    upsert.bind(1, run_id).bind(2, k).bind(3, v);
-    SLIPWAY_RETURN_IF_ERROR(upsert.run());
+    upsert->bind(1, run_id).bind(2, k).bind(3, v);
+    SLIPWAY_RETURN_IF_ERROR(upsert->run());
     if (k == "mlflow.runName" && !v.empty()) {  // the tag and the run's name are one thing, as in MLflow
       SLIPWAY_ASSIGN_OR_RETURN(auto rename, db.prepare("UPDATE runs SET name = ? WHERE run_id = ?"));
       rename.bind(1, v).bind(2, run_id);

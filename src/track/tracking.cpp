@@ -72,11 +72,18 @@ RunInfo read_run_info(const Statement& s, int c) {
 }
 
 Result<RunInfo> load_run_info(store::Database& db, const std::string& run_id) {
-  SLIPWAY_ASSIGN_OR_RETURN(auto stmt, db.prepare(fmt::format("SELECT {} FROM runs r WHERE r.run_id = ?", kRunColumns)));
-  stmt.bind(1, run_id);
-  SLIPWAY_ASSIGN_OR_RETURN(bool row, stmt.step());
-  if (!row) return make_error(ErrorCode::kNotFound, "run '{}' not found", run_id);
-  return read_run_info(stmt);
+  static const std::string kSql = fmt::format("SELECT {} FROM runs r WHERE r.run_id = ?", kRunColumns);
+  SLIPWAY_ASSIGN_OR_RETURN(Statement * stmt, db.cached(kSql));
+  stmt->bind(1, run_id);
+  auto row = stmt->step();
+  if (!row.ok() || !*row) {
+    stmt->reset();
+    if (!row.ok()) return row.status();
+    return make_error(ErrorCode::kNotFound, "run '{}' not found", run_id);
+  }
+  RunInfo info = read_run_info(*stmt);
+  stmt->reset();  // a cached SELECT left on a row would pin its read snapshot
+  return info;
 }
 
 Result<RunInfo> writable_run(store::Database& db, const std::string& run_id) {
@@ -90,9 +97,9 @@ Result<RunInfo> writable_run(store::Database& db, const std::string& run_id) {
 }
 
 Status touch_run(store::Database& db, const std::string& run_id, int64_t now) {
-  SLIPWAY_ASSIGN_OR_RETURN(auto stmt, db.prepare("UPDATE runs SET last_write = max(last_write, ?) WHERE run_id = ?"));
-  stmt.bind(1, now).bind(2, run_id);
-  return stmt.run();
+  SLIPWAY_ASSIGN_OR_RETURN(Statement * stmt, db.cached("UPDATE runs SET last_write = max(last_write, ?) WHERE run_id = ?"));
+  stmt->bind(1, now).bind(2, run_id);
+  return stmt->run();
 }
 
 Status validate_key(std::string_view what, std::string_view key) {

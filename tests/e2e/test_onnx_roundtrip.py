@@ -2,8 +2,10 @@
 `slipway model export b.slw --format onnx -o y.onnx`, then onnxruntime runs y.onnx.
 
 * golden ONNX models: onnxruntime on y.onnx must equal onnxruntime on the original graph;
-* golden XGBoost / LightGBM models: onnxruntime on y.onnx must equal the library's own predictions
-  (models with categorical splits must be refused by name: ONNX trees have no set-membership split).
+* golden XGBoost / LightGBM models: onnxruntime on y.onnx must equal the library's own predictions,
+  those with categorical splits included (exported as chains of BRANCH_EQ nodes, see
+  docs/model-format.md), on held-out rows with missing values and unseen categories;
+* golden scikit-learn Normalizer pipelines: the exported graph has the Normalizer again.
 
 Tolerance: 1e-5 absolute, or 1e-6 relative for outputs in the hundreds (diabetes regressions), where
 two float32 graphs that sum in a different order cannot agree closer than float32's own spacing
@@ -23,6 +25,7 @@ import pytest
 from e2e_util import TEST_DATA, clean_env, slipway_bin
 
 ort = pytest.importorskip("onnxruntime", reason="onnxruntime is in requirements-dev.txt")
+onnx = pytest.importorskip("onnx", reason="onnx is in requirements-dev.txt")
 
 MODELS = TEST_DATA / "models"
 MANIFEST = json.loads((MODELS / "MANIFEST.json").read_text())["models"]
@@ -115,17 +118,9 @@ def test_onnx_import_export_agrees_with_the_original_graph(tmp_path: Path, entry
         assert (decide(got) == decide(want)).all(), f"{entry['name']}: class decisions differ"
 
 
-def has_categorical_splits(entry: dict) -> bool:
-    return "categorical" in entry["name"]
-
-
 @pytest.mark.parametrize("entry", [e for e in MANIFEST if e["format"] != "onnx"], ids=lambda e: e["name"])
 def test_tree_models_exported_to_onnx_agree_with_their_library(tmp_path: Path, entry: dict):
     proc = import_and_export(tmp_path, entry)
-    if has_categorical_splits(entry):
-        assert proc.returncode != 0
-        assert "is a categorical split; ONNX tree ensembles have no set-membership split" in proc.stderr
-        return
     assert proc.returncode == 0, f"export failed: {proc.stderr}"
     header, rows = read_csv(MODELS / entry["inputs"])
     exported = session(tmp_path / "y.onnx")
@@ -136,6 +131,39 @@ def test_tree_models_exported_to_onnx_agree_with_their_library(tmp_path: Path, e
     # XGBoost and LightGBM sum leaves in float32, slipway (and the exported graph) in double; exp()
     # (count:poisson, values ~100) turns a 4e-6 margin difference into 5e-4, hence 1e-5 relative.
     check_close(entry["name"], got, want, relative=1e-5)
+
+
+@pytest.mark.parametrize("entry", [e for e in MANIFEST if "categorical" in e["name"] and e["format"] != "onnx"],
+                         ids=lambda e: e["name"])
+def test_categorical_splits_become_branch_eq_chains(tmp_path: Path, entry: dict):
+    """The exported trees hold BRANCH_EQ nodes (one per member code) and no other new mode, and
+    onnxruntime's outputs on it equal slipway's own predictions on the same rows."""
+    proc = import_and_export(tmp_path, entry)
+    assert proc.returncode == 0, f"export failed: {proc.stderr}"
+    model = onnx.load(str(tmp_path / "y.onnx"))
+    (trees,) = [n for n in model.graph.node if n.op_type == "TreeEnsembleRegressor"]
+    modes = next(a for a in trees.attribute if a.name == "nodes_modes").strings
+    assert {m.decode() for m in modes} <= {"LEAF", "BRANCH_LT", "BRANCH_LEQ", "BRANCH_EQ"}
+    assert sum(m == b"BRANCH_EQ" for m in modes) > 0
+    ours = tmp_path / "p.csv"
+    proc = run("model", "predict", tmp_path / "b.slw", "--input", MODELS / entry["inputs"], "--output", ours)
+    assert proc.returncode == 0, proc.stderr
+    p_header, p_rows = read_csv(ours)
+    header, rows = read_csv(MODELS / entry["inputs"])
+    exported = session(tmp_path / "y.onnx")
+    got = exported.run(["output"], feeds_for(exported, header, rows))[0]
+    want = np.array([[float(v) for v in r] for r in p_rows], dtype=np.float64)
+    check_close(entry["name"] + " (vs slipway)", got, want)
+
+
+@pytest.mark.parametrize("entry", [e for e in MANIFEST if "normalizer" in e["name"]], ids=lambda e: e["name"])
+def test_normalizer_pipelines_export_a_normalizer(tmp_path: Path, entry: dict):
+    proc = import_and_export(tmp_path, entry)
+    assert proc.returncode == 0, f"export failed: {proc.stderr}"
+    model = onnx.load(str(tmp_path / "y.onnx"))
+    (norm,) = [n for n in model.graph.node if n.op_type == "Normalizer"]
+    want = entry["source"]["estimator"].split("norm='")[1].split("'")[0].upper()
+    assert next(a for a in norm.attribute if a.name == "norm").s.decode() == want
 
 
 def test_damaged_onnx_is_a_clear_error(tmp_path: Path):

@@ -12,13 +12,13 @@ import skl2onnx
 import sklearn
 from onnx import TensorProto, helper, numpy_helper
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import GradientBoostingRegressor, RandomForestClassifier
+from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor, RandomForestClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import Normalizer, OneHotEncoder, StandardScaler
 
 from golden_common import (FLIGHTS_CATEGORICAL, FLIGHTS_NUMERIC, N_INPUT_ROWS, OUT, Split,
                            class_columns, file_facts, flights, sklearn_dataset, write_expected,
@@ -148,7 +148,7 @@ def _describe(model) -> str:
             f"{n}: {_describe(t)} on {list(c)}" for n, t, c in model.transformers) + "]"
     p = model.get_params(deep=False)
     keep = {k: p[k] for k in ("n_estimators", "max_depth", "hidden_layer_sizes", "activation",
-                              "strategy", "handle_unknown", "C") if k in p}
+                              "strategy", "handle_unknown", "C", "norm") if k in p}
     return f"{type(model).__name__}({', '.join(f'{k}={v!r}' for k, v in keep.items())})"
 
 
@@ -209,6 +209,28 @@ def sklearn_models() -> list[dict]:
                                            learning_rate_init=0.01, random_state=0)),
                        "regression", "pipeline/mlp"),
     ]
+
+
+def normalizer_models() -> list[dict]:
+    """Pipeline(Normalizer(norm), model) for norm in max, l1, l2: skl2onnx writes an ai.onnx.ml
+    Normalizer node on the feature row before the model operator. Breast-cancer features are
+    non-negative (one jittered held-out row aside), so onnxruntime's MAX (the row's largest value)
+    is scikit-learn's max (the largest |value|) here; the expected columns are onnxruntime's.
+    Written by make_golden.py and, without touching the other golden files, by
+    make_golden_normalizer.py."""
+    cancer = sklearn_dataset("breast_cancer", 31, missing=False)
+    out = []
+    for norm in ("max", "l1", "l2"):
+        normalized = lambda est: Pipeline([("normalize", Normalizer(norm=norm)), ("model", est)])  # noqa: E731
+        out.append(_sklearn_model(
+            f"onnx_normalizer_{norm}_logistic_breast_cancer", cancer,
+            normalized(LogisticRegression(C=1e4, max_iter=20000, random_state=0)), "binary",
+            "pipeline/linear", zipmap=False))
+        out.append(_sklearn_model(
+            f"onnx_normalizer_{norm}_gradient_boosting_breast_cancer", cancer,
+            normalized(GradientBoostingClassifier(n_estimators=30, max_depth=3, random_state=0)),
+            "binary", "pipeline/tree_ensemble", zipmap=False))
+    return out
 
 
 def _init(name: str, a: np.ndarray) -> onnx.TensorProto:

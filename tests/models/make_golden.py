@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from golden_common import OUT  # noqa: E402
-from golden_onnx import helper_models, sklearn_models  # noqa: E402
+from golden_onnx import helper_models, normalizer_models, sklearn_models  # noqa: E402
 from golden_trees import lightgbm_models, xgboost_models  # noqa: E402
 
 MANIFEST_VERSION = 1
@@ -41,7 +41,8 @@ def remove_previous() -> None:
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     remove_previous()
-    entries = xgboost_models() + lightgbm_models() + sklearn_models() + helper_models()
+    entries = (xgboost_models() + lightgbm_models() + sklearn_models() + normalizer_models()
+               + helper_models())
     manifest = {
         "manifest_version": MANIFEST_VERSION,
         "generator": "tests/models/make_golden.py",

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
-#include <limits>
 
 #include "slipway/model/model.h"
 
@@ -52,44 +51,9 @@ inline void apply_output_transform(OutputTransform transform, const double* m, s
 }
 
 // The row normalization (model.h, RowNormalization) of one row of n floats, in[] -> out[] (they may
-// be the same array). float32 throughout, the same operations in the same order as onnxruntime's
-// Normalizer kernel, so the normalized row is bit-identical to what its graph feeds the next node.
-// Compiled without FMA contraction (it lives in the baseline-ISA translation units only).
-inline void normalize_row(RowNormalization kind, const float* in, float* out, size_t n) {
-  switch (kind) {
-    case RowNormalization::kNone:
-      if (in != out) std::copy(in, in + n, out);
-      return;
-    case RowNormalization::kMax: {
-      float top = std::numeric_limits<float>::lowest();
-      for (size_t i = 0; i < n; ++i) top = std::max(top, in[i]);  // a NaN in[i] leaves top as it is
-      for (size_t i = 0; i < n; ++i) out[i] = top != 0.0f ? in[i] / top : in[i];
-      return;
-    }
-    case RowNormalization::kL1: {
-      float sum = 0.0f;
-      for (size_t i = 0; i < n; ++i) sum += std::fabs(in[i]);
-      for (size_t i = 0; i < n; ++i) out[i] = sum != 0.0f ? in[i] / sum : in[i];
-      return;
-    }
-    case RowNormalization::kL2: {
-      float sum = 0.0f;
-      for (size_t i = 0; i < n; ++i) {
-        const float sq = in[i] * in[i];
-        sum += sq;
-      }
-      if (sum == 0.0f) {
-        if (in != out) std::copy(in, in + n, out);
-        return;
-      }
-      for (size_t i = 0; i < n; ++i) {
-        const float root = std::sqrt(in[i] * in[i] / sum);
-        out[i] = in[i] < 0 ? -root : root;
-      }
-      return;
-    }
-  }
-}
+// be the same array): float32, the operations of onnxruntime's Normalizer kernel in the same order,
+// so the row is bit-identical to what its graph feeds the next node (row_normalization.cpp).
+void normalize_row(RowNormalization kind, const float* in, float* out, size_t n);
 
 // Rows [0, n_rows) of x (n_features each) normalized into out; returns out, or x itself when there
 // is nothing to do.

@@ -2,7 +2,8 @@
 //
 // Every graph value the importer has seen is one of:
 //   Constant  - an initializer or Constant node (numbers; string tensors only flagged)
-//   Features  - feature columns: each column is one model input after some TransformSteps
+//   Features  - feature columns: each column is one model input after some TransformSteps, possibly
+//               row-normalized together (Normalizer) as the last thing before the body
 //   Scores    - the body's raw outputs ("margins") after an optional transform, as columns that are
 //               either a margin, 1 - margin (binary complements) or -margin
 //   GeluPart  - a partly matched erf-GELU subgraph (x * 0.5 * (1 + erf(x / sqrt 2)))
@@ -48,6 +49,9 @@ struct FeatureCol {
 
 struct Features {
   std::vector<FeatureCol> cols;
+  // After a Normalizer: the columns were normalized together as one row. Such a value can only be
+  // passed on unchanged to the body, and only when it is the model's whole feature row in order.
+  RowNormalization normalized = RowNormalization::kNone;
 };
 
 enum class ScoreKind { kPlain, kComplement, kNegated };  // m, 1 - m, -m
@@ -114,6 +118,9 @@ class Importer {
 
   // helpers
   Result<const Features*> features_input(const onnx::NodeProto& node, int index) const;
+  // features_input for the column-wise operators (Scaler, Concat, Gather...): refuses columns that
+  // were already row-normalized, since slipway normalizes only right before the body.
+  Result<const Features*> columns_input(const onnx::NodeProto& node, int index) const;
   Result<const Scores*> current_scores(const onnx::NodeProto& node, int index) const;
   // Fixes the model's inputs and feature layout from the Features the body reads; returns the
   // feature index of every column.

@@ -45,11 +45,18 @@ inline void append_json_double(std::string& out, double v) {
   } else if (std::isinf(v)) {
     out.append(v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
   } else {
-    fmt::format_to(std::back_inserter(out), "{}", v);
+    // Into a stack buffer: formatting through a back_inserter costs several times more per number,
+    // which shows in responses of 100,000 metric points.
+    char buffer[32];
+    auto end = fmt::format_to_n(buffer, sizeof(buffer), "{}", v).out;
+    out.append(buffer, static_cast<size_t>(end - buffer));
   }
 }
 
-inline void append_json_int(std::string& out, int64_t v) { fmt::format_to(std::back_inserter(out), "{}", v); }
+inline void append_json_int(std::string& out, int64_t v) {
+  fmt::format_int text(v);
+  out.append(text.data(), text.size());
+}
 
 // "name": (with a leading comma unless `first`).
 inline void append_json_key(std::string& out, std::string_view key, bool first = false) {

@@ -3,7 +3,9 @@
 // as its enum name, lifecycle as "active"/"deleted".
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "params.h"
 #include "slipway/track/tracking.h"
@@ -23,6 +25,17 @@ Result<int64_t> mlflow_experiment_id(const Params& p, std::string_view name = "e
 Result<track::MetricPoint> mlflow_metric(const Params& p);
 // A LogBatch body's metrics, params and tags (limits are checked by the tracking store).
 Result<track::LogBatch> mlflow_log_batch(const Params& p);
+// The hot path of runs/log-batch: reads a body in the shape MLflow's clients send (ASCII strings
+// without escapes, numbers, each field once) straight into a LogBatch, without a JSON tree. Any
+// other body -- malformed, escaped, null fields, duplicate keys, a missing run_id -- gives
+// nullopt, and the caller reads it through Params as before, so errors and edge cases keep one
+// definition. Whatever it accepts, it reads exactly as the Params path does.
+struct FastLogBatch {
+  std::string run_id;
+  track::LogBatch batch;
+};
+std::optional<FastLogBatch> fast_mlflow_log_batch(std::string_view body);
+
 // "RUNNING" ... or the enum number 1..5.
 Result<track::RunStatus> mlflow_run_status(const Params& p, std::string_view name = "status");
 // ViewType: "ACTIVE_ONLY" (default), "DELETED_ONLY", "ALL", or 1..3.

@@ -37,6 +37,7 @@ class TrackingPool {
     }
     track::Tracking& operator*() { return *handle_->tracking; }
     track::Tracking* operator->() { return handle_->tracking.get(); }
+    store::Store& store() { return *handle_->store; }
 
    private:
     TrackingPool* pool_;
@@ -70,5 +71,6 @@ Handler tracking_raw_handler(TrackingPool& pool, Access access, TrackingRawBody 
 
 Status add_mlflow_routes(Router& router, TrackingPool& pool);
 Status add_v1_routes(Router& router, TrackingPool& pool);
+Status add_registry_routes(Router& router, TrackingPool& pool);  // registry_routes.cpp
 
 }  // namespace slipway::server::detail

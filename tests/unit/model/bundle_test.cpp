@@ -275,12 +275,65 @@ TEST(BundleDamage, HeaderErrors) {
                                           good.size()));
   EXPECT_EQ(error_of(good + "abc"), "m.slw: 3 unexpected bytes after the end of the model (the file is damaged)");
   std::string newer = good;
-  poke<uint32_t>(newer, 8, 2);
+  poke<uint32_t>(newer, 8, 3);
   EXPECT_EQ(error_of(newer, ErrorCode::kUnsupportedVersion),
-            "m.slw: written by a newer slipway (bundle format 2; this one reads 1)");
+            "m.slw: written by a newer slipway (bundle format 3; this one reads 2)");
   std::string zero = good;
   poke<uint32_t>(zero, 8, 0);
   EXPECT_EQ(error_of(zero), "m.slw: bundle format 0 does not exist (the header is damaged)");
+}
+
+// ---- format 2: the row normalization ----
+
+Model normalized(Model m, RowNormalization kind) {
+  m.row_normalization = kind;
+  return m;
+}
+
+TEST(Bundle, RowNormalizationNeedsFormat2AndOnlyIt) {
+  for (const auto& c : kCases) {
+    for (RowNormalization kind : {RowNormalization::kMax, RowNormalization::kL1, RowNormalization::kL2}) {
+      SCOPED_TRACE(std::string(c.name) + " " + row_normalization_name(kind));
+      const Model original = normalized(c.build(), kind);
+      const std::string bytes = bytes_of(original);
+      uint32_t version;
+      std::memcpy(&version, bytes.data() + 8, 4);
+      EXPECT_EQ(version, 2u);
+      const json manifest = manifest_of(bytes);
+      EXPECT_EQ(manifest["format_version"], 2);
+      EXPECT_EQ(manifest["row_normalization"], row_normalization_name(kind));
+      auto parsed = parse_bundle(bytes, "m.slw");
+      ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+      EXPECT_EQ(parsed->row_normalization, kind);
+      EXPECT_EQ(bytes_of(*parsed), bytes);
+      EXPECT_EQ(reference(*parsed, *c.rows), reference(original, *c.rows));
+      EXPECT_NE(reference(*parsed, *c.rows), reference(c.build(), *c.rows));
+      EXPECT_EQ(describe(original)["row_normalization"], row_normalization_name(kind));
+    }
+    // Without one, the file is format 1 as before (older readers keep reading it) and names none.
+    const std::string plain = bytes_of(c.build());
+    uint32_t version;
+    std::memcpy(&version, plain.data() + 8, 4);
+    EXPECT_EQ(version, 1u);
+    EXPECT_FALSE(manifest_of(plain).contains("row_normalization"));
+    EXPECT_EQ(describe(c.build())["row_normalization"], "none");
+  }
+}
+
+TEST(BundleDamage, RowNormalizationErrors) {
+  const std::string good = bytes_of(normalized(golden_linear(), RowNormalization::kL2));
+  // A format-1 header cannot carry it: an older writer never wrote it, so the file is damaged.
+  std::string old = good;
+  poke<uint32_t>(old, 8, 1);
+  EXPECT_EQ(error_of(old), "m.slw: manifest field 'row_normalization' needs bundle format 2, but the header says 1");
+  json m = manifest_of(good);
+  m["row_normalization"] = "l3";
+  EXPECT_EQ(error_of(with_manifest(good, m.dump())),
+            "m.slw: manifest field 'row_normalization' is 'l3', expected one of none, max, l1, l2");
+  m["row_normalization"] = "none";  // spelled out: the same as absent
+  auto none = parse_bundle(with_manifest(good, m.dump()), "m.slw");
+  ASSERT_TRUE(none.ok()) << none.status().message();
+  EXPECT_EQ(none->row_normalization, RowNormalization::kNone);
 }
 
 TEST(BundleDamage, ChecksumCatchesAnyFlippedByte) {
@@ -383,35 +436,59 @@ TEST(BundleDamage, RandomMutationsNeverCrash) {
 
 // ---- golden files of released formats ----
 
-// SLIPWAY_UPDATE_GOLDEN=1 rewrites the files of the *current* format. Never regenerate the files
-// of an older format: they stand for files users already have.
-TEST(GoldenBundles, HeadReadsFormat1Files) {
-  const bool update = std::getenv("SLIPWAY_UPDATE_GOLDEN") != nullptr;
-  const std::string expected_path = kGoldenDir + "/expected_v1.json";
-  json expected = json::object();
-  if (update) {
-    std::filesystem::create_directories(kGoldenDir);
-    for (const auto& c : kCases) {
-      const Model m = c.build();
-      ASSERT_TRUE(save_bundle(m, kGoldenDir + "/" + c.name + "_v1.slw").ok());
-      expected[c.name] = {{"rows", *c.rows}, {"outputs", reference(m, *c.rows)}};
-    }
-    std::ofstream(expected_path) << expected.dump(2) << "\n";
-  }
-  auto text = read_file(expected_path);
+// Format-2 golden files: each body kind with one of the row normalizations.
+struct Case2 {
+  const char* file;  // <file>_v2.slw
+  const Case* base;
+  RowNormalization kind;
+};
+const Case2 kCases2[] = {{"linear_l1", &kCases[0], RowNormalization::kL1},
+                         {"tree_ensemble_max", &kCases[1], RowNormalization::kMax},
+                         {"mlp_l2", &kCases[2], RowNormalization::kL2}};
+
+// Checks that HEAD reads `<file>_v<version>.slw` and predicts what expected_v<version>.json says.
+void check_golden_files(int version, const std::vector<std::pair<std::string, const Case*>>& files) {
+  auto text = read_file(fmt::format("{}/expected_v{}.json", kGoldenDir, version));
   ASSERT_TRUE(text.ok()) << text.status().message();
-  expected = json::parse(*text);
-  for (const auto& c : kCases) {
-    SCOPED_TRACE(c.name);
-    auto m = load_bundle(kGoldenDir + "/" + c.name + "_v1.slw");
+  const json expected = json::parse(*text);
+  for (const auto& [file, c] : files) {
+    SCOPED_TRACE(file);
+    auto m = load_bundle(fmt::format("{}/{}_v{}.slw", kGoldenDir, file, version));
     ASSERT_TRUE(m.ok()) << m.status().message();
-    EXPECT_EQ(body_kind_name(m->body), std::string(c.name));
+    EXPECT_EQ(body_kind_name(m->body), std::string(c->name));
     // NaN is stored as null in the expectation file.
     std::vector<float> rows;
-    for (const auto& v : expected[c.name]["rows"]) rows.push_back(v.is_null() ? NAN : v.get<float>());
+    for (const auto& v : expected[file]["rows"]) rows.push_back(v.is_null() ? NAN : v.get<float>());
     std::vector<float> want;
-    for (const auto& v : expected[c.name]["outputs"]) want.push_back(v.get<float>());
+    for (const auto& v : expected[file]["outputs"]) want.push_back(v.get<float>());
     EXPECT_EQ(reference(*m, rows), want);
+  }
+}
+
+// Format 1 is no longer the newest: its files are frozen (they stand for files users already have).
+TEST(GoldenBundles, HeadReadsFormat1Files) {
+  check_golden_files(1, {{"linear", &kCases[0]}, {"tree_ensemble", &kCases[1]}, {"mlp", &kCases[2]}});
+}
+
+// SLIPWAY_UPDATE_GOLDEN=1 rewrites the files of the *current* format (2). Never regenerate the
+// files of an older format.
+TEST(GoldenBundles, HeadReadsFormat2Files) {
+  if (std::getenv("SLIPWAY_UPDATE_GOLDEN") != nullptr) {
+    json expected = json::object();
+    for (const auto& c : kCases2) {
+      const Model m = normalized(c.base->build(), c.kind);
+      ASSERT_TRUE(save_bundle(m, kGoldenDir + "/" + c.file + "_v2.slw").ok());
+      expected[c.file] = {{"rows", *c.base->rows}, {"outputs", reference(m, *c.base->rows)}};
+    }
+    std::ofstream(kGoldenDir + "/expected_v2.json") << expected.dump(2) << "\n";
+  }
+  std::vector<std::pair<std::string, const Case*>> files;
+  for (const auto& c : kCases2) files.emplace_back(c.file, c.base);
+  check_golden_files(2, files);
+  for (const auto& c : kCases2) {
+    auto m = load_bundle(kGoldenDir + "/" + c.file + "_v2.slw");
+    ASSERT_TRUE(m.ok());
+    EXPECT_EQ(m->row_normalization, c.kind) << c.file;
   }
 }
 

@@ -138,6 +138,25 @@ TEST_F(CExportTest, RandomModelsCompileAndMatchReference) {
   models.emplace_back("linear", testing_models::random_linear(Task::kMulticlass, 9, 3, rng));
   models.emplace_back("mlp_gelu", testing_models::random_mlp(Task::kBinary, 7, 2, Activation::kGelu, rng));
   models.emplace_back("mlp_tanh", testing_models::random_mlp(Task::kRegression, 5, 2, Activation::kTanh, rng));
+  // The row normalization runs inside <prefix>_predict, in float as the engine does it.
+  const RowNormalization kinds[] = {RowNormalization::kMax, RowNormalization::kL1, RowNormalization::kL2};
+  for (size_t k = 0; k < 3; ++k) {
+    testing_models::TreeSpec spec;
+    spec.n_features = 6;
+    spec.n_trees = 10;
+    spec.max_depth = 4;
+    spec.p_categorical = 0.1;
+    spec.task = Task::kBinary;
+    Model trees = testing_models::random_trees(spec, rng);
+    for (auto& t : std::get<TreeEnsemble>(trees.body).trees) {
+      for (auto& v : t.threshold) v /= 8.0f;  // normalized values are small
+    }
+    trees.row_normalization = kinds[k];
+    models.emplace_back(std::string("trees_") + row_normalization_name(kinds[k]), std::move(trees));
+    Model linear = testing_models::random_linear(Task::kMulticlass, 5, 3, rng);
+    linear.row_normalization = kinds[k];
+    models.emplace_back(std::string("linear_") + row_normalization_name(kinds[k]), std::move(linear));
+  }
   for (const auto& [name, model] : models) {
     const size_t n_rows = 200;
     auto x = testing_models::random_inputs(model.n_features(), n_rows, rng, /*infinities=*/false);

@@ -142,6 +142,82 @@ TEST(EngineTrees, MultiThreadedEqualsSingleThreadedExactly) {
   }
 }
 
+// A row normalization (model.h) runs before every body, on every ISA, in batch (per block of rows)
+// and single-row paths and in any thread split: the same float32 arithmetic as the reference, so
+// trees and linear models stay bit-identical to it.
+TEST(EngineRowNormalization, EveryBodyAndNormMatchesReference) {
+  std::mt19937_64 rng(31337);
+  const RowNormalization kinds[] = {RowNormalization::kMax, RowNormalization::kL1, RowNormalization::kL2};
+  for (int round = 0; round < 18; ++round) {
+    const RowNormalization kind = kinds[round % 3];
+    const std::string what = std::string("normalization ") + row_normalization_name(kind) + " round " + std::to_string(round);
+    const size_t n_features = 1 + rng() % 30;
+    Model model;
+    double tolerance = 0.0;
+    if (round % 9 < 5) {
+      testing_models::TreeSpec spec;
+      spec.n_features = n_features;
+      spec.n_trees = 1 + rng() % 20;
+      spec.max_depth = 1 + static_cast<int>(rng() % 8);
+      spec.p_categorical = round % 2 ? 0.2 : 0.0;
+      spec.less_equal = rng() % 2 == 0;
+      spec.task = static_cast<Task>(round % 3);
+      model = random_trees(spec, rng);
+    } else if (round % 9 < 7) {
+      model = random_linear(static_cast<Task>(round % 3), n_features, 3, rng);
+    } else {
+      model = random_mlp(static_cast<Task>(round % 3), n_features, 2, Activation::kRelu, rng);
+      tolerance = kMlpTolerance;
+    }
+    model.row_normalization = kind;
+    // Rows of 500 so that the batch crosses block and chunk boundaries; normalized values are small,
+    // so the trees' quarter-grid thresholds are scaled down to meet them now and then.
+    if (auto* ens = std::get_if<TreeEnsemble>(&model.body)) {
+      for (auto& t : ens->trees) {
+        for (auto& v : t.threshold) v /= 8.0f;
+      }
+    }
+    const size_t n_rows = 500;
+    // Infinities only for trees: in a linear model MAX turns -inf into an infinite margin.
+    const bool trees = std::holds_alternative<TreeEnsemble>(model.body);
+    auto x = random_inputs(model.n_features(), n_rows, rng, /*infinities=*/trees && round % 2 == 0);
+    check_against_reference(model, x, n_rows, tolerance, what, /*relative=*/true);
+    // And the normalization must actually change the answer compared with the raw rows.
+    std::vector<float> with(n_rows * model.n_outputs()), without(with.size());
+    reference_predict(model, x.data(), n_rows, with.data());
+    Model plain = model;
+    plain.row_normalization = RowNormalization::kNone;
+    reference_predict(plain, x.data(), n_rows, without.data());
+    EXPECT_NE(with, without) << what;
+  }
+}
+
+TEST(EngineRowNormalization, MultiThreadedEqualsSingleThreadedExactly) {
+  std::mt19937_64 rng(5);
+  testing_models::TreeSpec spec;
+  spec.n_features = 12;
+  spec.n_trees = 30;
+  spec.max_depth = 5;
+  spec.task = Task::kBinary;
+  Model model = random_trees(spec, rng);
+  model.row_normalization = RowNormalization::kL2;
+  const size_t n_rows = 3001;
+  auto x = random_inputs(model.n_features(), n_rows, rng);
+  auto single = Predictor::create(model);
+  ASSERT_TRUE(single.ok()) << single.status().message();
+  std::vector<float> a(n_rows), b(n_rows), ref(n_rows);
+  (*single)->predict(x.data(), n_rows, a.data());
+  reference_predict(model, x.data(), n_rows, ref.data());
+  ASSERT_EQ(a, ref);
+  PredictorOptions many;
+  many.threads = 3;
+  many.rows_per_task = 64;
+  auto multi = Predictor::create(model, many);
+  ASSERT_TRUE(multi.ok());
+  (*multi)->predict(x.data(), n_rows, b.data());
+  EXPECT_EQ(a, b);
+}
+
 TEST(EngineTrees, MissingValuesFollowDefaultDirection) {
   // One split on feature 0 at 0.5; a missing value goes left, so it gets the left leaf (1.0).
   Model model = testing_models::stump(0.5f, /*default_left=*/true, Comparison::kLess);

@@ -8,10 +8,12 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <random>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "engine_test_models.h"
 #include "slipway/model/engine.h"
 #include "slipway/model/exporters.h"
 #include "slipway/model/importers.h"
@@ -139,7 +141,7 @@ int expected_column(const Golden& g, size_t k) {
 
 TEST(OnnxImport, GoldenModelsMatchOnnxruntime) {
   auto goldens = load_goldens();
-  EXPECT_GE(goldens.size(), 11u);
+  EXPECT_GE(goldens.size(), 17u);
   for (const auto& g : goldens) {
     SCOPED_TRACE(g.name);
     EXPECT_EQ(g.model.provenance.producer, "import:onnx");
@@ -215,6 +217,18 @@ TEST(OnnxImport, GoldenModelsMapToTheExpectedKinds) {
   ASSERT_TRUE(std::holds_alternative<Mlp>(mlp.body));
   EXPECT_EQ(mlp.output_transform, OutputTransform::kSigmoid);
   EXPECT_EQ(by_name.at("onnx_logistic_multinomial_iris").model.output_transform, OutputTransform::kSoftmax);
+  EXPECT_EQ(rf.row_normalization, RowNormalization::kNone);
+  // scikit-learn's Normalizer before the model: the model's row normalization, for every norm.
+  for (const auto& [norm, kind] : {std::pair{"max", RowNormalization::kMax}, std::pair{"l1", RowNormalization::kL1},
+                                   std::pair{"l2", RowNormalization::kL2}}) {
+    const auto& lr = by_name.at(fmt::format("onnx_normalizer_{}_logistic_breast_cancer", norm)).model;
+    EXPECT_EQ(lr.row_normalization, kind) << norm;
+    EXPECT_TRUE(std::holds_alternative<LinearModel>(lr.body));
+    EXPECT_EQ(lr.n_features(), 30u);
+    const auto& gb = by_name.at(fmt::format("onnx_normalizer_{}_gradient_boosting_breast_cancer", norm)).model;
+    EXPECT_EQ(gb.row_normalization, kind) << norm;
+    EXPECT_TRUE(std::holds_alternative<TreeEnsemble>(gb.body));
+  }
 }
 
 TEST(OnnxExport, RoundTripKeepsPredictions) {
@@ -400,18 +414,6 @@ TEST(OnnxImport, UnsupportedAttributesAndShapesAreNamed) {
             "model.onnx: attribute aggregate_function=MAX of operator 'TreeEnsembleRegressor' (node 'trees') is not "
             "supported");
 
-  auto norm = graph_with_input(2);
-  auto* n = add_node(norm, "Normalizer", "norm", {"x"}, "y", "ai.onnx.ml");
-  auto* a = n->add_attribute();
-  a->set_name("norm");
-  a->set_type(onnx::AttributeProto::STRING);
-  a->set_s("L2");
-  add_output(norm, "y");
-  r = import(norm);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().message(),
-            "model.onnx: Normalizer (norm=L2) on feature columns is not supported: a row-wise normalization has no "
-            "per-input TransformStep (node 'norm')");
 
   auto bad_tree = stump_regressor("BRANCH_LEQ");
   bad_tree.mutable_graph()->mutable_node(0)->mutable_attribute(2)->set_ints(0, 7);  // nodes_featureids
@@ -425,6 +427,86 @@ TEST(OnnxImport, UnsupportedAttributesAndShapesAreNamed) {
   r = import(cyclic);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(), "model.onnx: tree 0 reaches node 0 twice (node 'trees')");
+}
+
+// ---- Normalizer on the feature row ----
+
+void set_string_attr(onnx::NodeProto* n, const std::string& name, const std::string& value) {
+  auto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::STRING);
+  a->set_s(value);
+}
+
+// x [N, 2] -> (optional nodes) -> Normalizer(norm) -> "normalized" -> (optional) -> LinearRegressor
+// (coefficients 1, 2 over the columns it reads) -> y.
+onnx::ModelProto normalized_linear(const std::string& norm, bool gather_before = false, bool scaler_after = false) {
+  auto m = graph_with_input(2);
+  std::string x = "x";
+  if (gather_before) {
+    add_floats(m, "cols", {1}, {1});
+    add_node(m, "ArrayFeatureExtractor", "pick", {"x", "cols"}, "picked", "ai.onnx.ml");
+    x = "picked";
+  }
+  set_string_attr(add_node(m, "Normalizer", "norm", {x}, "normalized", "ai.onnx.ml"), "norm", norm);
+  std::string body_in = "normalized";
+  if (scaler_after) {
+    auto* sc = add_node(m, "Scaler", "scale", {"normalized"}, "scaled", "ai.onnx.ml");
+    set_attr<float>(sc, "scale", {2.0f});
+    body_in = "scaled";
+  }
+  auto* lin = add_node(m, "LinearRegressor", "lin", {body_in}, "y", "ai.onnx.ml");
+  set_attr<float>(lin, "coefficients", gather_before ? std::vector<float>{1} : std::vector<float>{1, 2});
+  set_attr<float>(lin, "intercepts", {0.5f});
+  add_output(m, "y");
+  return m;
+}
+
+TEST(OnnxImport, NormalizerBeforeTheModelIsTheRowNormalization) {
+  for (const auto& [norm, kind] : {std::pair{"MAX", RowNormalization::kMax}, std::pair{"L1", RowNormalization::kL1},
+                                   std::pair{"L2", RowNormalization::kL2}}) {
+    auto r = import(normalized_linear(norm));
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ(r->row_normalization, kind);
+    // (3, 4): MAX -> (0.75, 1), L1 -> (3/7, 4/7), L2 -> (0.6, 0.8); y = 0.5 + a + 2b.
+    const float a = kind == RowNormalization::kMax ? 0.75f : kind == RowNormalization::kL1 ? 3.0f / 7.0f : 0.6f;
+    const float b = kind == RowNormalization::kMax ? 1.0f : kind == RowNormalization::kL1 ? 4.0f / 7.0f : 0.8f;
+    const auto y = predict(*r, {3, 4});
+    EXPECT_NEAR(y[0], 0.5 + a + 2.0 * b, 1e-6) << norm;
+    // Export writes the Normalizer back; importing the export gives the same model.
+    auto bytes = export_onnx(*r);
+    ASSERT_TRUE(bytes.ok()) << bytes.status().message();
+    auto back = import_onnx(*bytes, "exported.onnx");
+    ASSERT_TRUE(back.ok()) << back.status().message();
+    EXPECT_EQ(back->row_normalization, kind);
+    EXPECT_EQ(predict(*back, {3, 4, -1, 2, 0, 0}), predict(*r, {3, 4, -1, 2, 0, 0}));
+  }
+}
+
+TEST(OnnxImport, NormalizerElsewhereIsRefusedByName) {
+  auto r = import(normalized_linear("L3"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "model.onnx: attribute norm=L3 (supported: MAX, L1, L2) of operator 'Normalizer' (node 'norm') is not "
+            "supported");
+  r = import(normalized_linear("L2", /*gather_before=*/false, /*scaler_after=*/true));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "model.onnx: operator 'Scaler' after a Normalizer is not supported: the row normalization must come right "
+            "before the model operator (node 'scale')");
+  r = import(normalized_linear("L1", /*gather_before=*/true));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "model.onnx: the Normalizer before operator 'LinearRegressor' covers 1 of the 2 feature columns or "
+            "reorders them; only a normalization of every input column, in graph-input order, is supported (node "
+            "'lin')");
+  // Alone it computes no model output.
+  auto alone = graph_with_input(2);
+  set_string_attr(add_node(alone, "Normalizer", "norm", {"x"}, "y", "ai.onnx.ml"), "norm", "L2");
+  add_output(alone, "y");
+  r = import(alone);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "model.onnx: output 'y' is not computed by a supported model operator");
 }
 
 TEST(OnnxImport, DamagedBytesGiveClearErrors) {
@@ -458,7 +540,106 @@ TEST(OnnxImport, DamagedBytesGiveClearErrors) {
   }
 }
 
-TEST(OnnxExport, CategoricalSplitsAreRefusedByName) {
+// ---- categorical splits exported as BRANCH_EQ chains ----
+
+// Margins of the exported graph's TreeEnsembleRegressor, evaluated the way onnxruntime's kernel
+// does (tree_ensemble_common.h): from each tree's first listed node, true branch when
+// `v <mode> threshold || (missing_value_tracks_true && isnan(v))`, leaf weights summed in double
+// onto base_values. Nodes may be reached by several true branches (the chains share the members'
+// subtree), as onnxruntime allows. The models here have numeric inputs without steps, so the
+// features are the graph's inputs.
+std::vector<double> run_exported_trees(const std::string& bytes, const std::vector<float>& x, size_t n_features) {
+  onnx::ModelProto proto;
+  EXPECT_TRUE(proto.ParseFromString(bytes));
+  const onnx::NodeProto* te = nullptr;
+  for (const auto& n : proto.graph().node()) {
+    if (n.op_type() == "TreeEnsembleRegressor") te = &n;
+  }
+  EXPECT_NE(te, nullptr);
+  if (te == nullptr) return {};
+  std::map<std::string, const onnx::AttributeProto*> attr;
+  for (const auto& a : te->attribute()) attr[a.name()] = &a;
+  auto ints = [&](const char* name) { return std::vector<int64_t>(attr[name]->ints().begin(), attr[name]->ints().end()); };
+  auto floats = [&](const char* name) { return std::vector<float>(attr[name]->floats().begin(), attr[name]->floats().end()); };
+  const auto tree = ints("nodes_treeids"), id = ints("nodes_nodeids"), feature = ints("nodes_featureids");
+  const auto yes = ints("nodes_truenodeids"), no = ints("nodes_falsenodeids"), missing = ints("nodes_missing_value_tracks_true");
+  const auto value = floats("nodes_values");
+  std::vector<std::string> mode(attr["nodes_modes"]->strings().begin(), attr["nodes_modes"]->strings().end());
+  const auto w_tree = ints("target_treeids"), w_node = ints("target_nodeids"), w_id = ints("target_ids");
+  const auto w = floats("target_weights");
+  const auto base = floats("base_values");
+  std::map<std::pair<int64_t, int64_t>, size_t> at;  // (tree, node id) -> attribute position
+  std::vector<size_t> roots;
+  for (size_t i = 0; i < tree.size(); ++i) {
+    if (roots.empty() || tree[roots.back()] != tree[i]) roots.push_back(i);
+    EXPECT_TRUE(at.emplace(std::pair{tree[i], id[i]}, i).second) << "tree " << tree[i] << " lists node " << id[i] << " twice";
+  }
+  const size_t n_rows = x.size() / n_features;
+  std::vector<double> out(n_rows * base.size());
+  for (size_t r = 0; r < n_rows; ++r) {
+    for (size_t k = 0; k < base.size(); ++k) out[r * base.size() + k] = base[k];
+    for (size_t root : roots) {
+      size_t i = root;
+      for (int steps = 0; mode[i] != "LEAF"; ++steps) {
+        EXPECT_LT(steps, 100000) << "cycle";
+        const double v = x[r * n_features + static_cast<size_t>(feature[i])];
+        const double t = value[i];
+        const bool cmp = mode[i] == "BRANCH_EQ" ? v == t : mode[i] == "BRANCH_LEQ" ? v <= t : v < t;
+        const bool go = cmp || (missing[i] == 1 && std::isnan(v));
+        i = at.at({tree[i], go ? yes[i] : no[i]});
+      }
+      for (size_t j = 0; j < w.size(); ++j) {
+        if (w_tree[j] == tree[i] && w_node[j] == id[i]) out[r * base.size() + static_cast<size_t>(w_id[j])] += w[j];
+      }
+    }
+  }
+  return out;
+}
+
+TEST(OnnxExport, CategoricalSplitsBecomeExactBranchEqChains) {
+  std::mt19937_64 rng(424242);
+  size_t chains = 0;
+  for (int round = 0; round < 24; ++round) {
+    testing_models::TreeSpec spec;
+    spec.n_features = 1 + rng() % 6;
+    spec.n_trees = 1 + rng() % 8;
+    spec.max_depth = 1 + static_cast<int>(rng() % 6);
+    spec.p_categorical = 0.6;
+    spec.less_equal = round % 2 == 0;
+    spec.task = static_cast<Task>(round % 3);
+    spec.multi_output_leaves = round % 4 == 3;
+    Model model = testing_models::random_trees(spec, rng);
+    auto& ens = std::get<TreeEnsemble>(model.body);
+    ens.category_in_set_goes_left = round % 4 < 2;  // XGBoost's and LightGBM's conventions
+    if (round % 6 == 5) {  // empty sets too: only the missing direction is left to encode
+      for (auto& w : ens.category_bits) w = 0;
+    }
+    ASSERT_TRUE(validate_model(model).ok()) << validate_model(model).message();
+    auto bytes = export_onnx(model);
+    ASSERT_TRUE(bytes.ok()) << bytes.status().message();
+    onnx::ModelProto proto;
+    ASSERT_TRUE(proto.ParseFromString(*bytes));
+    for (const auto& n : proto.graph().node()) {
+      for (const auto& a : n.attribute()) {
+        if (a.name() == "nodes_modes") chains += static_cast<size_t>(std::count(a.strings().begin(), a.strings().end(), "BRANCH_EQ"));
+      }
+    }
+    const size_t n_rows = 300;
+    // Codes in and out of every set, negative, fractional, NaN and infinite.
+    auto x = testing_models::random_inputs(model.n_features(), n_rows, rng);
+    const auto got = run_exported_trees(*bytes, x, model.n_features());
+    std::vector<float> want(n_rows * model.n_margins());
+    reference_predict(model, x.data(), n_rows, want.data(), /*margins=*/true);
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      ASSERT_NEAR(got[i], want[i], 1e-5 * std::max(1.0, std::fabs(static_cast<double>(want[i])))) << "round " << round << " value " << i;
+    }
+  }
+  EXPECT_GT(chains, 100u);
+}
+
+TEST(OnnxExport, CategoricalChainLayout) {
+  // One split on feature 0 with the set {1, 3} (bits 0b1010 of 4 codes), members left, missing right.
   Model m;
   m.inputs.push_back({"c", InputKind::kNumeric, {}});
   m.feature_names = {"c"};
@@ -474,16 +655,42 @@ TEST(OnnxExport, CategoricalSplitsAreRefusedByName) {
   t.cat_size = {4, 0, 0};
   t.leaf_values = {0, 1, 2};
   te.trees.push_back(t);
-  te.category_bits = {0b0101};
+  te.category_bits = {0b1010};
+  te.category_in_set_goes_left = true;
   te.base_score = {0};
   m.body = te;
   m.output_names = {"value"};
-  ASSERT_TRUE(validate_model(m).ok()) << validate_model(m).message();
-  auto r = export_onnx(m);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().message(),
-            "export to ONNX: tree 0 node 0 is a categorical split; ONNX tree ensembles have no set-membership split, "
-            "so models with categorical splits cannot be exported to ONNX");
+  auto bytes = export_onnx(m);
+  ASSERT_TRUE(bytes.ok()) << bytes.status().message();
+  onnx::ModelProto proto;
+  ASSERT_TRUE(proto.ParseFromString(*bytes));
+  const onnx::NodeProto* tree_node = nullptr;
+  for (const auto& n : proto.graph().node()) {
+    if (n.op_type() == "TreeEnsembleRegressor") tree_node = &n;
+  }
+  ASSERT_NE(tree_node, nullptr);
+  std::map<std::string, std::string> seen;
+  for (const auto& a : tree_node->attribute()) {
+    std::string v;
+    for (auto i : a.ints()) v += std::to_string(i) + " ";
+    for (auto f : a.floats()) v += fmt::format("{} ", f);
+    for (const auto& s : a.strings()) v += s + " ";
+    seen[a.name()] = v;
+  }
+  // Node 0: x == 1 -> members (1), else node 3: x == 3 -> members (1), else non-members (2).
+  EXPECT_EQ(seen["nodes_nodeids"], "0 3 1 2 ");
+  EXPECT_EQ(seen["nodes_modes"], "BRANCH_EQ BRANCH_EQ LEAF LEAF ");
+  EXPECT_EQ(seen["nodes_values"], "1 3 0 0 ");
+  EXPECT_EQ(seen["nodes_truenodeids"], "1 1 0 0 ");
+  EXPECT_EQ(seen["nodes_falsenodeids"], "3 2 0 0 ");
+  EXPECT_EQ(seen["nodes_missing_value_tracks_true"], "0 0 0 0 ");
+  EXPECT_EQ(run_exported_trees(*bytes, {1, 3, 2, 0, 4, -1, 1.5f, NAN}, 1),
+            (std::vector<double>{1, 1, 2, 2, 2, 2, 2, 2}));
+  // Missing to the members' side: the first chain node tracks it.
+  std::get<TreeEnsemble>(m.body).trees[0].default_left = {1, 0, 0};
+  bytes = export_onnx(m);
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(run_exported_trees(*bytes, {NAN, 2}, 1), (std::vector<double>{1, 2}));
 }
 
 }  // namespace

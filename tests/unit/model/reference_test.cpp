@@ -175,6 +175,43 @@ TEST(ReferencePredict, LinearMissingCountsAsZero) {
   EXPECT_EQ(predict(m, {0, 0}), (std::vector<float>{1}));
 }
 
+// The identity as a 3-class linear model: its margins are the (normalized) feature row itself.
+Model identity_rows(RowNormalization kind) {
+  Model m = with_features(3);
+  m.task = Task::kMulticlass;
+  m.body = LinearModel{{1, 0, 0, 0, 1, 0, 0, 0, 1}, {0, 0, 0}};
+  m.row_normalization = kind;
+  return m;
+}
+
+TEST(ReferencePredict, RowNormalizationAsOnnxruntimeComputesIt) {
+  using V = std::vector<float>;
+  // MAX divides by the largest value, not the largest |value| (onnxruntime's Normalizer); a row
+  // whose largest value is 0 is left as it is; a NaN is skipped when finding the largest value.
+  Model max = identity_rows(RowNormalization::kMax);
+  EXPECT_EQ(predict(max, {1, -4, 2, -1, -2, -4, 0, -3, 0, kNaN, 2, 1}, true),
+            (V{0.5f, -2, 1, 1, 2, 4, 0, -3, 0, 0, 1, 0.5f}));
+  // L1: by the sum of |x|; an all-zero row stays; a NaN makes the whole row missing (0 in a linear model).
+  Model l1 = identity_rows(RowNormalization::kL1);
+  EXPECT_EQ(predict(l1, {1, -4, 3, 0, 0, 0, 1, kNaN, 2}, true), (V{0.125f, -0.5f, 0.375f, 0, 0, 0, 0, 0, 0}));
+  // L2: sign(x) * sqrt(x² / Σx²), in float32.
+  Model l2 = identity_rows(RowNormalization::kL2);
+  const float s = 3.0f * 3.0f + 4.0f * 4.0f + 12.0f * 12.0f;
+  EXPECT_EQ(predict(l2, {3, -4, 12, 0, 0, 0}, true),
+            (V{std::sqrt(9.0f / s), -std::sqrt(16.0f / s), std::sqrt(144.0f / s), 0, 0, 0}));
+  // The same row, scaled, gives the same normalized row (what the normalization is for).
+  EXPECT_EQ(predict(l2, {30, -40, 120}, true), predict(l2, {3, -4, 12}, true));
+  // Trees read the normalized row too: a NaN sends an L2 row down every default direction.
+  Model trees = with_features(2);
+  trees.row_normalization = RowNormalization::kL2;
+  TreeEnsemble te;
+  te.trees = {stump(1, 0.5f, -1, 1, /*default_left=*/true)};
+  te.base_score = {0};
+  trees.body = te;
+  // (3, 4) -> (0.6, 0.8): right; (30, 4) -> (0.99, 0.13): left; (NaN, 4) -> missing: left.
+  EXPECT_EQ(predict(trees, {3, 4, 30, 4, kNaN, 4}), (V{1, -1, -1}));
+}
+
 TEST(ReferencePredict, SoftmaxIsStableForLargeMargins) {
   Model m = with_features(1);
   m.task = Task::kMulticlass;

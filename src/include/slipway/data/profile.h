@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -68,8 +69,27 @@ class Profiler {
   Profiler(Profiler&&) noexcept;
   Profiler& operator=(Profiler&&) noexcept;
 
+  // A profiler for a pass that learns the column ranges while it profiles (ingest's single pass):
+  // histograms are binned by finish_histograms() once the ranges are known. Values a column holds
+  // beyond exact_quantile_limit wait for that in an unnamed temporary file in `spill_dir`
+  // (8 bytes each, gone with the profiler).
+  static Profiler with_deferred_histograms(const std::vector<table::InferredColumn>& columns, ProfileOptions options,
+                                           std::filesystem::path spill_dir);
+
   // A value that does not parse as its column's type is a kParseError naming the row.
   Status add(const table::RecordBatch& batch);
+  // Adds the float64 columns flagged in `columns`, whose values TypeInferrer already parsed into
+  // `values` (it must have marked them valid); counts the batch's rows. The other columns are left
+  // as they are.
+  Status add_float64(const table::RecordBatch& batch, const table::FloatValues& values,
+                     const std::vector<uint8_t>& columns);
+  // From now on add() profiles only the columns flagged here (a pass over columns an earlier pass
+  // could not finish); the others stay empty.
+  void restrict_to(std::vector<uint8_t> columns);
+  // For a profiler with deferred histograms: sets each numeric column's histogram range from
+  // `columns` (the inferred min and max, as the constructor does) and bins the values seen so far.
+  // Call once, before merge() and finish().
+  Status finish_histograms(const std::vector<table::InferredColumn>& columns);
   void merge(Profiler&& other);
   DatasetProfile finish();
 

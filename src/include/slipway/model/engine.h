@@ -1,6 +1,7 @@
 // The native inference engine. A Predictor is compiled once from a validated Model and is then
 // immutable and safe for any number of concurrent callers. Inputs are dense float32 feature rows
-// (row-major, NaN = missing), already encoded by FeatureEncoder.
+// (row-major, NaN = missing), already encoded by FeatureEncoder; the model's row normalization, if
+// any (model.h), is applied here, by predict, predict_row and reference_predict alike.
 //
 //   predict(x, n_rows, out)   batch: out[r * n_outputs + k]; large batches are split across threads
 //   predict_row(x, out)       single row: no allocation, no locks, no threads

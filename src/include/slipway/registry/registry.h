@@ -145,7 +145,8 @@ struct NewVersion {
 };
 
 struct SearchModelsRequest {
-  std::string name_like;  // SQL LIKE pattern ('%' any, '_' one character); empty: all
+  std::string name;       // exact; empty: any
+  std::string name_like;  // SQL LIKE pattern ('%' any, '_' one character, ASCII case-insensitive); empty: any
   size_t max_results = 100;
   std::string page_token;
 };
@@ -187,6 +188,14 @@ class Registry {
   // From a bundle file: stores it in the object store; lineage from its provenance (run id,
   // dataset versions) and, when that run is in this store, the run's metrics and inputs.
   Result<NewVersion> version_from_bundle_file(const std::filesystem::path& path);
+  // The same for bundle bytes received some other way (an HTTP upload); `source` is recorded as is.
+  Result<NewVersion> version_from_bundle_bytes(std::string_view bytes, const std::string& source);
+  // From an MLflow model source ("runs:/<run>/<path>", "mlflow-artifacts:/<exp>/<run>/artifacts/<path>",
+  // anything else) and an optional run id: when the run (given, or named by the source) is in this
+  // store and has an output model, the version gets that bundle, its signature, the run's metrics
+  // and inputs. Otherwise the version has no bundle (serving refuses it, saying why) and keeps the
+  // run id and the run's metrics and inputs when the run is known.
+  Result<NewVersion> version_from_mlflow_source(const std::string& source, const std::optional<std::string>& run_id);
 
   // ---- Registered models ----
   Result<RegisteredModel> create_model(const std::string& name, const std::string& description,
@@ -221,8 +230,9 @@ class Registry {
   Status delete_alias(const std::string& name, const std::string& alias, const Actor& actor);
 
   // ---- Deployments (recorded by serving) ----
-  // The calling process is identified by `pid` on this host; a deployment whose process is gone
-  // (or whose pid was reused) does not count and is pruned when seen.
+  // The serving process is identified by `pid` on this host (kNotFound when there is no such
+  // process); a deployment whose process is gone, or whose pid now names another process, does
+  // not count. Recording the same (version, endpoint, pid) again replaces the row.
   Status record_deployment(const ModelRef& ref, const std::string& endpoint, int64_t pid);
   Status end_deployment(const ModelRef& ref, const std::string& endpoint, int64_t pid);
   // Live deployments of a model (every model when `name` is empty).

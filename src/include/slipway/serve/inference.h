@@ -185,6 +185,7 @@ struct BatchingOptions {
   size_t queue_limit = 1024;             // queued requests beyond which infer() answers "queue full"
   std::chrono::milliseconds timeout{0};  // per request, from arrival to prediction; 0: none
   size_t batch_threads = 1;              // threads running queued batches for this model
+  bool inline_fast_path = true;          // false: every request goes through the queue (tests)
 };
 
 class InferenceService;  // defined in service.h; adapters only need the interface below

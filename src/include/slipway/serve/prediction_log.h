@@ -86,8 +86,13 @@ class PredictionLog {
   // and counted in dropped().
   bool try_append(PredictionRecord&& record);
 
-  // Blocks until every record accepted before the call is written and fsynced.
+  // Blocks until every record accepted before the call is written and fsynced (also while paused).
   void flush();
+
+  // Stop / restart draining the queue: records accumulate (and drop once it is full) until resume().
+  // For tests of the full-queue path, and for an operator pausing log writes (a disk being swapped).
+  void pause();
+  void resume();
 
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
   uint64_t written() const { return written_.load(std::memory_order_relaxed); }
@@ -119,6 +124,7 @@ class PredictionLog {
   uint64_t flush_requested_ = 0;  // the writer fsyncs once done_seq_ reaches this
   uint64_t synced_seq_ = 0;
   bool writer_waiting_ = false;
+  bool paused_ = false;
   bool stopping_ = false;
   Status last_error_;
 
@@ -194,7 +200,11 @@ class PredictionLogReader {
 
   LogPosition position() const;
   const std::vector<LogCorruption>& corruptions() const;
+  // Bytes of torn tails skipped at the end of segments that a newer segment follows.
   uint64_t torn_tail_bytes() const;
+  // Bytes at the end of the newest segment that are not (yet) a complete record, as of the last
+  // next() that returned false: a record being written now, or a torn tail if no writer is running.
+  uint64_t unfinished_tail_bytes() const;
   uint64_t records_read() const;  // valid records seen, matching or not
 
  private:

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "slipway/core/status.h"
 
@@ -61,6 +62,11 @@ class Database {
 
   Status exec(std::string_view sql);
   Result<Statement> prepare(std::string_view sql);
+  // A statement prepared once per connection and kept for its lifetime (hot paths run the same few
+  // statements thousands of times; preparing one costs as much as running it). It comes back reset
+  // with no bindings. Not reentrant: finish with it (run(), or step() then reset()) before asking
+  // for the same SQL again, and reset a SELECT left mid-way so it does not pin a read snapshot.
+  Result<Statement*> cached(std::string_view sql);
   int64_t changes() const;
 
   // BEGIN IMMEDIATE: takes the write lock up front so concurrent writers wait (busy timeout)
@@ -86,6 +92,7 @@ class Database {
  private:
   explicit Database(sqlite3* db) : db_(db) {}
   sqlite3* db_ = nullptr;
+  std::unordered_map<std::string, std::unique_ptr<Statement>> cached_;  // finalized before db_ closes
 };
 
 }  // namespace slipway::store

@@ -21,6 +21,13 @@ struct InferredColumn {
   std::optional<double> max;
 };
 
+// Values of the columns that are float64 so far, parsed once by inference so that the same pass can
+// profile them.
+struct FloatValues {
+  std::vector<std::vector<double>> columns;  // [column][row]; missing rows hold 0
+  std::vector<uint8_t> valid;                // 1: columns[c] holds the batch's values
+};
+
 class TypeInferrer {
  public:
   // `fixed` (from a schema file) pins the type of the named columns: a non-missing value that does
@@ -35,6 +42,10 @@ class TypeInferrer {
   TypeInferrer& operator=(TypeInferrer&&) noexcept;
 
   void add(const RecordBatch& batch);
+  // As add(), and fills `floats` for every unpinned column whose candidates after this batch are
+  // exactly float64 (no longer bool or int64, not yet string): each non-missing value parsed with
+  // parse_float64.
+  void add(const RecordBatch& batch, FloatValues* floats);
   void merge(const TypeInferrer& other);  // for parallel inference over ranges of one input
   uint64_t rows() const;
   Result<std::vector<InferredColumn>> finish() const;

@@ -1,0 +1,317 @@
+// slipway serve: models over the KServe Open Inference Protocol v2 (REST; gRPC beside it).
+// Thin: slipway/serve/service.h does the work; this resolves what to serve, parses flags and
+// deploy.yaml, records deployments in the registry, and prints the address.
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "context.h"
+#include "output.h"
+#include "slipway/registry/registry.h"
+#include "slipway/serve/grpc_server.h"
+#include "slipway/serve/rest.h"
+#include "slipway/serve/service.h"
+#include "slipway/server/http.h"
+
+namespace slipway::cli {
+
+namespace {
+
+struct ServeArgs {
+  std::vector<std::string> models;
+  std::string name;
+  std::string host = "127.0.0.1";
+  int http_port = 8080;
+  int grpc_port = 8081;
+  size_t threads = 0;
+  serve::BatchingOptions batching;
+  int64_t timeout_ms = 0;
+  size_t max_body_mb = 64;
+  int64_t request_timeout_ms = 30000;
+  std::string config;
+  bool access_log = false;
+};
+
+// The registry deployment of what a registry source serves, recorded once the endpoint is known.
+struct Deployments {
+  std::mutex mutex;
+  store::Store* store = nullptr;
+  std::string endpoint;  // empty until the server listens
+};
+
+class RegistrySource final : public serve::ModelSource {
+ public:
+  RegistrySource(std::string spec, std::shared_ptr<Deployments> deployments)
+      : spec_(std::move(spec)), deployments_(std::move(deployments)) {}
+
+  std::string describe() const override { return spec_; }
+
+  Result<serve::SourceVersion> current() override {
+    std::lock_guard lock(deployments_->mutex);
+    registry::Registry registry(*deployments_->store);
+    SLIPWAY_ASSIGN_OR_RETURN(registry::ModelRef ref, registry.resolve(spec_));
+    if (ref.bundle_object_id.empty()) {
+      return make_error(ErrorCode::kFailedPrecondition, "model version {}/{} has no bundle to serve", ref.name, ref.version);
+    }
+    return serve::SourceVersion{std::to_string(ref.version), ref.bundle_object_id + "#" + std::to_string(ref.version)};
+  }
+
+  Result<model::Model> load(const serve::SourceVersion& version) override {
+    std::lock_guard lock(deployments_->mutex);
+    registry::Registry registry(*deployments_->store);
+    return registry.load_model(ref_of(version));
+  }
+
+  void on_serving(const serve::SourceVersion& version, bool serving) override {
+    std::lock_guard lock(deployments_->mutex);
+    if (serving) served_ = version;
+    if (deployments_->endpoint.empty()) return;
+    record(version, serving);
+  }
+
+  // Records the version served now (called once the endpoint is known) or ends it at shutdown.
+  void record_current(bool serving) {
+    std::lock_guard lock(deployments_->mutex);
+    if (!served_.label.empty() && !deployments_->endpoint.empty()) record(served_, serving);
+  }
+
+ private:
+  registry::ModelRef ref_of(const serve::SourceVersion& version) const {
+    registry::ModelRef ref;
+    auto spec = registry::parse_model_spec(spec_);
+    ref.name = spec.ok() ? spec->name : spec_;
+    ref.version = std::stoll(version.label);
+    ref.bundle_object_id = version.key.substr(0, version.key.find('#'));
+    return ref;
+  }
+  void record(const serve::SourceVersion& version, bool serving) {
+    registry::Registry registry(*deployments_->store);
+    auto ref = ref_of(version);
+    // Best effort: serving goes on even when the store cannot record the deployment.
+    if (serving) {
+      (void)registry.record_deployment(ref, deployments_->endpoint, static_cast<int64_t>(::getpid()));
+    } else {
+      (void)registry.end_deployment(ref, deployments_->endpoint, static_cast<int64_t>(::getpid()));
+    }
+  }
+
+  std::string spec_;
+  std::shared_ptr<Deployments> deployments_;
+  serve::SourceVersion served_;
+};
+
+bool looks_like_bundle(const std::string& text) {
+  std::error_code ec;
+  return text.ends_with(".slw") || std::filesystem::is_regular_file(text, ec);
+}
+
+// deploy.yaml: server settings and per-model batching, overriding the flags.
+//   host: 0.0.0.0
+//   http_port: 8080
+//   threads: 2
+//   models:
+//     - model: flights@champion        # or a bundle file
+//       name: flights                  # optional
+//       max_batch_size: 64
+//       max_queue_delay_us: 200
+//       queue_limit: 1024
+//       timeout_ms: 500
+struct ModelEntry {
+  std::string model;
+  std::string name;
+  serve::BatchingOptions batching;
+};
+
+Status read_config(const std::string& path, ServeArgs& args, std::vector<ModelEntry>& entries) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    return make_error(ErrorCode::kParseError, "{}: {}", path, e.what());
+  }
+  try {
+    if (root["host"]) args.host = root["host"].as<std::string>();
+    if (root["http_port"]) args.http_port = root["http_port"].as<int>();
+    if (root["grpc_port"]) args.grpc_port = root["grpc_port"].as<int>();
+    if (root["threads"]) args.threads = root["threads"].as<size_t>();
+    if (root["models"]) {
+      if (!root["models"].IsSequence()) return make_error(ErrorCode::kInvalidArgument, "{}: 'models' must be a list", path);
+      for (const auto& m : root["models"]) {
+        ModelEntry e;
+        e.batching = args.batching;
+        if (!m["model"]) {
+          return make_error(ErrorCode::kInvalidArgument, "{}:{}: a model entry needs 'model' (a bundle file or NAME@ALIAS)",
+                            path, m.Mark().line + 1);
+        }
+        e.model = m["model"].as<std::string>();
+        if (m["name"]) e.name = m["name"].as<std::string>();
+        if (m["max_batch_size"]) e.batching.max_batch_size = m["max_batch_size"].as<size_t>();
+        if (m["max_queue_delay_us"]) e.batching.max_queue_delay_us = m["max_queue_delay_us"].as<int64_t>();
+        if (m["queue_limit"]) e.batching.queue_limit = m["queue_limit"].as<size_t>();
+        if (m["timeout_ms"]) e.batching.timeout = std::chrono::milliseconds(m["timeout_ms"].as<int64_t>());
+        entries.push_back(std::move(e));
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    return make_error(ErrorCode::kInvalidArgument, "{}:{}:{}: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg);
+  }
+  return {};
+}
+
+int run_serve(Context& ctx, ServeArgs& args) {
+  args.batching.timeout = std::chrono::milliseconds(args.timeout_ms);
+  std::vector<ModelEntry> entries;
+  if (!args.config.empty()) {
+    Status read = read_config(args.config, args, entries);
+    if (!read.ok()) return report_error(read);
+  }
+  for (const auto& m : args.models) entries.push_back({m, "", args.batching});
+  if (entries.empty()) {
+    return report_error(Status(ErrorCode::kInvalidArgument, "nothing to serve: name a bundle file, NAME@ALIAS or NAME/N"));
+  }
+  if (!args.name.empty()) {
+    if (entries.size() != 1) {
+      return report_error(Status(ErrorCode::kInvalidArgument, "--name needs exactly one model to serve"));
+    }
+    entries[0].name = args.name;
+  }
+
+  auto deployments = std::make_shared<Deployments>();
+  std::unique_ptr<store::Store> store;
+  std::vector<RegistrySource*> registry_sources;
+  std::vector<serve::ServedModelSpec> specs;
+  for (auto& e : entries) {
+    serve::ServedModelSpec spec;
+    spec.batching = e.batching;
+    if (looks_like_bundle(e.model)) {
+      spec.name = e.name.empty() ? std::filesystem::path(e.model).stem().string() : e.name;
+      spec.source = serve::bundle_file_source(e.model);
+    } else {
+      auto parsed = registry::parse_model_spec(e.model);
+      if (!parsed.ok()) {
+        return report_error(parsed.status().with_context(
+            fmt::format("'{}' is neither a bundle file nor a registry model (NAME@ALIAS, NAME/N)", e.model)));
+      }
+      if (!store) {
+        auto opened = ctx.open_store();
+        if (!opened.ok()) return report_error(opened.status());
+        store = std::move(opened).value();
+        deployments->store = store.get();
+      }
+      spec.name = e.name.empty() ? parsed->name : e.name;
+      auto source = std::make_unique<RegistrySource>(e.model, deployments);
+      registry_sources.push_back(source.get());
+      spec.source = std::move(source);
+    }
+    specs.push_back(std::move(spec));
+  }
+
+  serve::ServiceOptions options;
+  options.server_version = SLIPWAY_VERSION_STRING;
+  options.log = [](std::string_view message) {
+    std::fprintf(stderr, "%.*s\n", static_cast<int>(message.size()), message.data());
+    std::fflush(stderr);
+  };
+  auto service = serve::InferenceService::create(std::move(specs), options);
+  if (!service.ok()) return report_error(service.status());
+
+  auto router = std::make_shared<server::Router>();
+  Status routes = serve::add_rest_routes(*router, *service);
+  if (routes.ok()) routes = serve::add_metrics_route(*router, *service);
+  if (!routes.ok()) return report_error(routes);
+
+  server::HttpServerOptions http;
+  http.host = args.host;
+  http.port = static_cast<uint16_t>(args.http_port);
+  http.threads = args.threads;
+  http.max_body_bytes = args.max_body_mb << 20;
+  http.request_timeout = std::chrono::milliseconds(args.request_timeout_ms);
+  http.handle_signals = true;
+  if (args.access_log) {
+    http.on_response = [](const server::Request& request, int status) {
+      std::fprintf(stderr, "%s %s %d\n", server::method_name(request.method), request.path.c_str(), status);
+    };
+  }
+  auto started = server::HttpServer::start(http, router);
+  if (!started.ok()) return report_error(started.status());
+  auto& server = *started;
+  {
+    std::lock_guard lock(deployments->mutex);
+    deployments->endpoint = fmt::format("http://{}:{}", server->host(), server->port());
+  }
+  // ---- gRPC front end (owned by the gRPC helper; see slipway/serve/grpc_server.h) ----
+  serve::GrpcServerOptions grpc_options;
+  grpc_options.host = args.host;
+  grpc_options.port = static_cast<uint16_t>(args.grpc_port);
+  grpc_options.threads = args.threads;
+  grpc_options.max_message_bytes = args.max_body_mb << 20;
+  auto grpc = serve::GrpcServer::start(*service, grpc_options);
+  if (!grpc.ok()) return report_error(grpc.status());
+  // ---- end gRPC ----
+  for (auto* source : registry_sources) source->record_current(true);
+  // One write, so a reader never sees the addresses without the models.
+  std::string banner = fmt::format("listening on http://{}:{}\n", server->host(), server->port());
+  for (const auto& name : (*service)->model_names()) {
+    auto md = (*service)->model_metadata(name, "");
+    banner += fmt::format("serving model '{}' version {}\n", name, md.ok() ? md->versions.front() : "?");
+  }
+  banner += fmt::format("listening on grpc://{}:{}\n", (*grpc)->host(), (*grpc)->port());
+  std::fputs(banner.c_str(), stderr);
+  std::fflush(stderr);
+  int signal = server->run();
+  (*grpc)->shutdown(std::chrono::seconds(30));  // gRPC: stop accepting, finish calls in flight
+  (*service)->shutdown();  // predicts every queued request, stops the batch and poll threads
+  for (auto* source : registry_sources) source->record_current(false);
+  if (signal != 0) std::fprintf(stderr, "stopped by signal %d; requests in flight finished\n", signal);
+  return kExitOk;
+}
+
+}  // namespace
+
+void register_serve_commands(CLI::App& app, Context& ctx, Command& run) {
+  auto args = std::make_shared<ServeArgs>();
+  auto* cmd = app.add_subcommand("serve", "Serve models over the KServe v2 inference protocol (REST; Triton clients work)");
+  cmd->footer(
+      "Examples:\n"
+      "  slipway serve model.slw                     # http://127.0.0.1:8080/v2/models/model/infer\n"
+      "  slipway serve flights@champion --http-port 9000 --max-batch-size 64 --max-queue-delay-us 200\n"
+      "  slipway serve --config deploy.yaml\n"
+      "A registry alias that moves is picked up within a second (hot swap). Metrics: GET /metrics.\n"
+      "Stops gracefully on SIGTERM or Ctrl-C (answers every accepted request, then exits 0).");
+  cmd->add_option("models", args->models, "Bundle files, NAME@ALIAS or NAME/N");
+  cmd->add_option("--name", args->name, "Name to serve a single model under (default: file stem or registered name)");
+  cmd->add_option("--host", args->host, "Address to bind (default 127.0.0.1: this machine only)");
+  cmd->add_option("--http-port", args->http_port, "HTTP port (default 8080; 0 picks a free one)")
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--grpc-port", args->grpc_port, "gRPC port (default 8081; 0 picks a free one)")
+      ->check(CLI::Range(0, 65535));
+  cmd->add_option("--threads", args->threads, "HTTP worker threads (default: one per core)");
+  cmd->add_option("--max-batch-size", args->batching.max_batch_size,
+                  "Most rows merged into one prediction by the dynamic batcher (default 64)")
+      ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--max-queue-delay-us", args->batching.max_queue_delay_us,
+                  "How long a queued request waits for others to batch with, in µs (default 100)")
+      ->check(CLI::Range(0, 10'000'000));
+  cmd->add_option("--queue-limit", args->batching.queue_limit,
+                  "Queued requests per model beyond which requests get 503 'queue full' (default 1024)")
+      ->check(CLI::Range(1, 1 << 24));
+  cmd->add_option("--timeout-ms", args->timeout_ms, "Per-request timeout while queued, in ms (default 0: none)")
+      ->check(CLI::Range(0, 86'400'000));
+  cmd->add_option("--max-body-mb", args->max_body_mb, "Largest request body accepted, in MiB (default 64)")
+      ->check(CLI::Range(1, 4096));
+  cmd->add_option("--request-timeout-ms", args->request_timeout_ms,
+                  "A request must arrive completely within this time of its first byte (default 30000)")
+      ->check(CLI::Range(1, 3'600'000));
+  cmd->add_option("--config", args->config, "deploy.yaml: models and per-model batching (see docs/serving.md)");
+  cmd->add_flag("--access-log", args->access_log, "Print one line per request on stderr");
+  cmd->callback([&ctx, &run, args] { run = [&ctx, args] { return run_serve(ctx, *args); }; });
+}
+
+}  // namespace slipway::cli

@@ -1,0 +1,121 @@
+#include "detail/value_spill.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cstring>
+
+namespace slipway::data::detail {
+
+namespace {
+
+constexpr size_t kBufferWords = 1u << 19;  // 4 MiB
+constexpr size_t kMaxBlockValues = 1u << 16;
+
+Status spill_error(const char* what, const std::filesystem::path& dir) {
+  return make_error(ErrorCode::kIoError, "cannot {} the profile's temporary file in {}: {}", what, dir.string(),
+                    std::strerror(errno));
+}
+
+}  // namespace
+
+ValueSpill::~ValueSpill() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status ValueSpill::flush() {
+  if (buffer_.empty()) return {};
+  if (fd_ < 0) {
+    // An unnamed file (O_TMPFILE) vanishes with the process; where the file system lacks it, a
+    // named one is unlinked at once.
+    fd_ = ::open(dir_.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd_ < 0) {
+      std::string name = (dir_ / "profile-spill-XXXXXX").string();
+      fd_ = ::mkostemp(name.data(), O_CLOEXEC);
+      if (fd_ < 0) return spill_error("create", dir_);
+      ::unlink(name.c_str());
+    }
+  }
+  const char* p = reinterpret_cast<const char*>(buffer_.data());
+  size_t left = buffer_.size() * sizeof(uint64_t);
+  while (left > 0) {
+    const ssize_t n = ::pwrite(fd_, p, left, static_cast<off_t>(written_));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return spill_error("write", dir_);
+    p += n;
+    left -= static_cast<size_t>(n);
+    written_ += static_cast<uint64_t>(n);
+  }
+  buffer_.clear();
+  return {};
+}
+
+Status ValueSpill::append(uint32_t column, const double* values, size_t n) {
+  while (n > 0) {
+    const size_t take = std::min(n, kMaxBlockValues);
+    if (buffer_.capacity() == 0) buffer_.reserve(kBufferWords);
+    if (buffer_.size() + take + 1 > kBufferWords) SLIPWAY_RETURN_IF_ERROR(flush());
+    buffer_.push_back(uint64_t{column} << 32 | take);
+    const size_t at = buffer_.size();
+    buffer_.resize(at + take);
+    std::memcpy(buffer_.data() + at, values, take * sizeof(double));
+    values += take;
+    n -= take;
+  }
+  return {};
+}
+
+Status ValueSpill::replay(const std::function<void(uint32_t, const double*, size_t)>& f) {
+  if (fd_ < 0) {
+    // Everything is still in the buffer.
+    std::vector<uint64_t> words = std::move(buffer_);
+    buffer_ = {};
+    for (size_t i = 0; i < words.size();) {
+      const auto column = static_cast<uint32_t>(words[i] >> 32);
+      const size_t n = words[i] & 0xFFFFFFFFu;
+      f(column, reinterpret_cast<const double*>(words.data() + i + 1), n);
+      i += 1 + n;
+    }
+    return {};
+  }
+  SLIPWAY_RETURN_IF_ERROR(flush());
+  std::vector<uint64_t>().swap(buffer_);
+  // Read back in pieces; a block cut by a piece's end moves to the front of the next piece.
+  std::vector<uint64_t> piece(kBufferWords + kMaxBlockValues + 1);
+  uint64_t offset = 0;
+  size_t have = 0;  // words in `piece`
+  while (offset < written_ || have > 0) {
+    const size_t want = std::min<uint64_t>((piece.size() - have) * sizeof(uint64_t), written_ - offset);
+    size_t got = 0;
+    while (got < want) {
+      const ssize_t n = ::pread(fd_, reinterpret_cast<char*>(piece.data() + have) + got, want - got,
+                                static_cast<off_t>(offset + got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return spill_error("read", dir_);
+      got += static_cast<size_t>(n);
+    }
+    offset += got;
+    have += got / sizeof(uint64_t);
+    size_t i = 0;
+    while (i < have) {
+      const size_t n = piece[i] & 0xFFFFFFFFu;
+      if (i + 1 + n > have) break;
+      f(static_cast<uint32_t>(piece[i] >> 32), reinterpret_cast<const double*>(piece.data() + i + 1), n);
+      i += 1 + n;
+    }
+    if (i == 0 && offset >= written_ && have > 0) {
+      return make_error(ErrorCode::kInternal, "the profile's temporary file ends inside a block");
+    }
+    std::memmove(piece.data(), piece.data() + i, (have - i) * sizeof(uint64_t));
+    have -= i;
+  }
+  ::close(fd_);
+  fd_ = -1;
+  written_ = 0;
+  return {};
+}
+
+}  // namespace slipway::data::detail

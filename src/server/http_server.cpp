@@ -249,7 +249,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void send_error(int status, std::string_view code, std::string_view message) {
     request_.method = Method::kOther;
     request_.path.clear();
-    if (parser_ && parser_->is_header_done()) {
+    // The request line may be known even when the headers are not done: Beast reports a body over
+    // the limit from the Content-Length header, before is_header_done(). The path picks the error
+    // format (KServe's {"error"} under /v2, MLflow's elsewhere).
+    if (parser_) {
       std::string_view target = sv(parser_->get().target());
       request_.path.assign(target.substr(0, target.find('?')));
     }

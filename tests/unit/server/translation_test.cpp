@@ -3,6 +3,8 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -258,6 +260,56 @@ TEST(LikeMatch, Wildcards) {
   EXPECT_TRUE(like_match("ABC", "abc", true));
   EXPECT_FALSE(like_match("ABC", "abc", false));
   EXPECT_TRUE(like_match("", "%", false));
+}
+
+}  // namespace
+}  // namespace slipway::server::detail
+
+namespace slipway::server::detail {
+namespace {
+
+// The fast log-batch reader either declines a body or reads exactly what the general path reads.
+TEST(FastLogBatch, AgreesWithTheGeneralPathOrDeclines) {
+  const std::vector<std::string> bodies = {
+      R"({"run_id":"abc","metrics":[{"key":"loss","value":0.5,"timestamp":1700000000000,"step":3}]})",
+      R"({"run_id":"abc","metrics":[{"key":"m","value":-0,"timestamp":"1700000000001","step":"9007199254740993"}],"params":[{"key":"lr","value":"0.1"}],"tags":[{"key":"t","value":"x"}]})",
+      R"({"run_id":"abc","metrics":[{"key":"m","value":"NaN","timestamp":1,"step":0}]})",
+      R"({"run_id":"a\u0062c","metrics":[]})",
+      R"({"run_id":"abc","run_id":"def"})",
+      R"({"metrics":[{"key":"m","value":1,"timestamp":1,"step":0}]})",
+      R"({"run_id":"abc","metrics":[{"key":"m","value":null,"timestamp":1}]})",
+  };
+  for (const auto& body : bodies) {
+    auto fast = fast_mlflow_log_batch(body);
+    if (!fast) continue;
+    auto params = Params::from_json_text(body);
+    ASSERT_TRUE(params.ok()) << body;
+    auto general = mlflow_log_batch(*params);
+    ASSERT_TRUE(general.ok()) << body << ": " << general.status().message();
+    ASSERT_EQ(fast->batch.metrics.size(), general->metrics.size()) << body;
+    for (size_t i = 0; i < general->metrics.size(); ++i) {
+      const auto& a = fast->batch.metrics[i];
+      const auto& b = general->metrics[i];
+      EXPECT_EQ(a.key, b.key) << body;
+      EXPECT_EQ(a.step, b.step) << body;
+      EXPECT_EQ(a.timestamp_ms, b.timestamp_ms) << body;
+      EXPECT_TRUE((std::isnan(a.value) && std::isnan(b.value)) || a.value == b.value) << body;
+    }
+    EXPECT_EQ(fast->batch.params, general->params) << body;
+    EXPECT_EQ(fast->batch.tags, general->tags) << body;
+  }
+  // The plain shape MLflow's client sends is taken by the fast path.
+  EXPECT_TRUE(fast_mlflow_log_batch(bodies[0]).has_value());
+}
+
+// A number beyond double's range used to escape as an exception and end the server process.
+TEST(Params, NumberOverflowIsAMalformedBodyNotACrash) {
+  auto p = Params::from_json_text(R"({"v":1e400})");
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), ErrorCode::kParseError);
+  EXPECT_NE(p.status().message().find("Malformed JSON in the request body: number overflow parsing '1e400'"),
+            std::string::npos)
+      << p.status().message();
 }
 
 }  // namespace

@@ -45,6 +45,11 @@ void register_server_commands(CLI::App& app, Context& ctx, Command& run);    // 
 void register_registry_commands(CLI::App& app, Context& ctx, Command& run);  // models
 void register_logs_commands(CLI::App& app, Context& ctx, Command& run);      // logs (prediction log)
 void register_serve_commands(CLI::App& app, Context& ctx, Command& run);     // serve (KServe v2 inference)
+void register_monitor_commands(CLI::App& app, Context& ctx, Command& run);   // monitor (monitor_commands.cpp)
+
+// `monitor` verbs, each in its own file, added by register_monitor_commands.
+void add_monitor_drift_command(CLI::App* monitor, Context& ctx, Command& run);   // monitor_drift_commands.cpp
+void add_monitor_alert_commands(CLI::App* monitor, Context& ctx, Command& run);  // monitor_alert_commands.cpp
 
 // A model named on the command line: a bundle file when `arg` is an existing file, else a registered
 // model NAME, NAME/N or NAME@ALIAS in the store (registry_commands.cpp).

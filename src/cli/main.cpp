@@ -78,6 +78,7 @@ int main(int argc, char** argv) {
   register_server_commands(app, ctx, run);
   register_logs_commands(app, ctx, run);
   register_serve_commands(app, ctx, run);
+  register_monitor_commands(app, ctx, run);
 
   try {
     app.parse(argc, argv);

@@ -14,6 +14,7 @@
 
 #include "context.h"
 #include "output.h"
+#include "serving_setup.h"
 #include "slipway/registry/registry.h"
 #include "slipway/serve/grpc_server.h"
 #include "slipway/serve/rest.h"
@@ -24,20 +25,6 @@ namespace slipway::cli {
 
 namespace {
 
-struct ServeArgs {
-  std::vector<std::string> models;
-  std::string name;
-  std::string host = "127.0.0.1";
-  int http_port = 8080;
-  int grpc_port = 8081;
-  size_t threads = 0;
-  serve::BatchingOptions batching;
-  int64_t timeout_ms = 0;
-  size_t max_body_mb = 64;
-  int64_t request_timeout_ms = 30000;
-  std::string config;
-  bool access_log = false;
-};
 
 // The registry deployment of what a registry source serves, recorded once the endpoint is known.
 struct Deployments {
@@ -165,27 +152,77 @@ Status read_config(const std::string& path, ServeArgs& args, std::vector<ModelEn
   return {};
 }
 
-int run_serve(Context& ctx, ServeArgs& args) {
+}  // namespace
+
+struct ServingSetup::Sources {
+  std::shared_ptr<Deployments> deployments = std::make_shared<Deployments>();
+  std::vector<RegistrySource*> registry;
+};
+
+ServingSetup::ServingSetup() : sources_(std::make_unique<Sources>()) {}
+ServingSetup::~ServingSetup() { stop(); }
+
+void ServingSetup::listening(const std::string& endpoint) {
+  {
+    std::lock_guard lock(sources_->deployments->mutex);
+    sources_->deployments->endpoint = endpoint;
+  }
+  for (auto* source : sources_->registry) source->record_current(true);
+}
+
+void ServingSetup::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (service) service->shutdown();  // predicts every queued request, stops the batch and poll threads
+  if (prediction_log) prediction_log->flush();
+  for (auto* source : sources_->registry) source->record_current(false);
+}
+
+std::string ServingSetup::banner() const {
+  std::string text;
+  for (const auto& name : service->model_names()) {
+    auto md = service->model_metadata(name, "");
+    text += fmt::format("serving model '{}' version {}\n", name, md.ok() ? md->versions.front() : "?");
+  }
+  if (prediction_log) {
+    text += fmt::format("logging predictions to {}\n", prediction_log->dir().string());
+  }
+  return text;
+}
+
+namespace {
+
+Result<serve::FsyncPolicy> parse_fsync(const std::string& text) {
+  if (text == "never") return serve::FsyncPolicy::kNever;
+  if (text == "interval") return serve::FsyncPolicy::kInterval;
+  if (text == "always") return serve::FsyncPolicy::kAlways;
+  return make_error(ErrorCode::kInvalidArgument, "--log-fsync '{}': expected never, interval or always", text);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ServingSetup>> setup_serving(Context& ctx, ServeArgs& args) {
+  auto setup = std::make_unique<ServingSetup>();
   args.batching.timeout = std::chrono::milliseconds(args.timeout_ms);
   std::vector<ModelEntry> entries;
-  if (!args.config.empty()) {
-    Status read = read_config(args.config, args, entries);
-    if (!read.ok()) return report_error(read);
-  }
+  if (!args.config.empty()) SLIPWAY_RETURN_IF_ERROR(read_config(args.config, args, entries));
   for (const auto& m : args.models) entries.push_back({m, "", args.batching});
   if (entries.empty()) {
-    return report_error(Status(ErrorCode::kInvalidArgument, "nothing to serve: name a bundle file, NAME@ALIAS or NAME/N"));
+    return Status(ErrorCode::kInvalidArgument, "nothing to serve: name a bundle file, NAME@ALIAS or NAME/N");
   }
   if (!args.name.empty()) {
-    if (entries.size() != 1) {
-      return report_error(Status(ErrorCode::kInvalidArgument, "--name needs exactly one model to serve"));
-    }
+    if (entries.size() != 1) return Status(ErrorCode::kInvalidArgument, "--name needs exactly one model to serve");
     entries[0].name = args.name;
   }
+  if (args.log_predictions != "on" && args.log_predictions != "off" && args.log_predictions != "auto") {
+    return make_error(ErrorCode::kInvalidArgument, "--log-predictions '{}': expected on, off or auto",
+                      args.log_predictions);
+  }
+  SLIPWAY_ASSIGN_OR_RETURN(serve::FsyncPolicy fsync, parse_fsync(args.log_fsync));
 
-  auto deployments = std::make_shared<Deployments>();
-  std::unique_ptr<store::Store> store;
-  std::vector<RegistrySource*> registry_sources;
+  auto& deployments = setup->sources_->deployments;
+  std::unique_ptr<store::Store>& store = setup->store;
+  std::vector<RegistrySource*>& registry_sources = setup->sources_->registry;
   std::vector<serve::ServedModelSpec> specs;
   for (auto& e : entries) {
     serve::ServedModelSpec spec;
@@ -196,13 +233,11 @@ int run_serve(Context& ctx, ServeArgs& args) {
     } else {
       auto parsed = registry::parse_model_spec(e.model);
       if (!parsed.ok()) {
-        return report_error(parsed.status().with_context(
-            fmt::format("'{}' is neither a bundle file nor a registry model (NAME@ALIAS, NAME/N)", e.model)));
+        return parsed.status().with_context(
+            fmt::format("'{}' is neither a bundle file nor a registry model (NAME@ALIAS, NAME/N)", e.model));
       }
       if (!store) {
-        auto opened = ctx.open_store();
-        if (!opened.ok()) return report_error(opened.status());
-        store = std::move(opened).value();
+        SLIPWAY_ASSIGN_OR_RETURN(store, ctx.open_store());
         deployments->store = store.get();
       }
       spec.name = e.name.empty() ? parsed->name : e.name;
@@ -213,14 +248,42 @@ int run_serve(Context& ctx, ServeArgs& args) {
     specs.push_back(std::move(spec));
   }
 
+  // The prediction log lives in the store: on when asked, or (auto) when a store exists.
+  if (args.log_predictions != "off") {
+    auto root = store ? store->root() : store::Store::resolve_root(ctx.store_flag);
+    std::error_code ec;
+    const bool have_store = store != nullptr || std::filesystem::is_directory(root, ec);
+    if (!have_store && args.log_predictions == "on") {
+      return make_error(ErrorCode::kFailedPrecondition,
+                        "--log-predictions on needs a store at {}: run `slipway init` there, or pass --store", root.string());
+    }
+    if (have_store) {
+      serve::PredictionLogOptions log_options;
+      log_options.fsync = fsync;
+      SLIPWAY_ASSIGN_OR_RETURN(auto log, serve::PredictionLog::open(serve::prediction_log_dir(root), log_options));
+      setup->prediction_log = std::move(log);
+    }
+  }
+
   serve::ServiceOptions options;
   options.server_version = SLIPWAY_VERSION_STRING;
   options.log = [](std::string_view message) {
     std::fprintf(stderr, "%.*s\n", static_cast<int>(message.size()), message.data());
     std::fflush(stderr);
   };
-  auto service = serve::InferenceService::create(std::move(specs), options);
-  if (!service.ok()) return report_error(service.status());
+  options.prediction_log = setup->prediction_log;
+  options.log_inputs = !args.no_log_inputs;
+  SLIPWAY_ASSIGN_OR_RETURN(setup->service, serve::InferenceService::create(std::move(specs), options));
+  return setup;
+}
+
+namespace {
+
+int run_serve(Context& ctx, ServeArgs& args) {
+  auto setup_result = setup_serving(ctx, args);
+  if (!setup_result.ok()) return report_error(setup_result.status());
+  ServingSetup& setup = **setup_result;
+  auto service = &setup.service;
 
   auto router = std::make_shared<server::Router>();
   Status routes = serve::add_rest_routes(*router, *service);
@@ -242,10 +305,6 @@ int run_serve(Context& ctx, ServeArgs& args) {
   auto started = server::HttpServer::start(http, router);
   if (!started.ok()) return report_error(started.status());
   auto& server = *started;
-  {
-    std::lock_guard lock(deployments->mutex);
-    deployments->endpoint = fmt::format("http://{}:{}", server->host(), server->port());
-  }
   // ---- gRPC front end (owned by the gRPC helper; see slipway/serve/grpc_server.h) ----
   serve::GrpcServerOptions grpc_options;
   grpc_options.host = args.host;
@@ -255,25 +314,30 @@ int run_serve(Context& ctx, ServeArgs& args) {
   auto grpc = serve::GrpcServer::start(*service, grpc_options);
   if (!grpc.ok()) return report_error(grpc.status());
   // ---- end gRPC ----
-  for (auto* source : registry_sources) source->record_current(true);
+  setup.listening(fmt::format("http://{}:{}", server->host(), server->port()));
   // One write, so a reader never sees the addresses without the models.
   std::string banner = fmt::format("listening on http://{}:{}\n", server->host(), server->port());
-  for (const auto& name : (*service)->model_names()) {
-    auto md = (*service)->model_metadata(name, "");
-    banner += fmt::format("serving model '{}' version {}\n", name, md.ok() ? md->versions.front() : "?");
-  }
+  banner += setup.banner();
   banner += fmt::format("listening on grpc://{}:{}\n", (*grpc)->host(), (*grpc)->port());
   std::fputs(banner.c_str(), stderr);
   std::fflush(stderr);
   int signal = server->run();
   (*grpc)->shutdown(std::chrono::seconds(30));  // gRPC: stop accepting, finish calls in flight
-  (*service)->shutdown();  // predicts every queued request, stops the batch and poll threads
-  for (auto* source : registry_sources) source->record_current(false);
+  setup.stop();  // answers every queued request, flushes the prediction log, ends the deployments
   if (signal != 0) std::fprintf(stderr, "stopped by signal %d; requests in flight finished\n", signal);
   return kExitOk;
 }
 
 }  // namespace
+
+void add_prediction_log_flags(CLI::App* cmd, ServeArgs& args) {
+  cmd->add_option("--log-predictions", args.log_predictions,
+                  "Record every prediction in the store's prediction log: on, off, or auto (default: on when a "
+                  "store exists)");
+  cmd->add_flag("--no-log-inputs", args.no_log_inputs, "Keep ids, outputs and latency in the log, not the inputs");
+  cmd->add_option("--log-fsync", args.log_fsync,
+                  "When the log is fsynced: never, interval (default, at most every second), always");
+}
 
 void register_serve_commands(CLI::App& app, Context& ctx, Command& run) {
   auto args = std::make_shared<ServeArgs>();
@@ -311,6 +375,7 @@ void register_serve_commands(CLI::App& app, Context& ctx, Command& run) {
       ->check(CLI::Range(1, 3'600'000));
   cmd->add_option("--config", args->config, "deploy.yaml: models and per-model batching (see docs/serving.md)");
   cmd->add_flag("--access-log", args->access_log, "Print one line per request on stderr");
+  add_prediction_log_flags(cmd, *args);
   cmd->callback([&ctx, &run, args] { run = [&ctx, args] { return run_serve(ctx, *args); }; });
 }
 

@@ -4,8 +4,13 @@
 #include <memory>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "context.h"
 #include "output.h"
+#include "serving_setup.h"
+#include "slipway/serve/grpc_server.h"
+#include "slipway/serve/rest.h"
 #include "slipway/server/tracking_server.h"
 
 namespace slipway::cli {
@@ -50,6 +55,9 @@ struct ServerArgs {
   size_t max_body_mb = 64;
   std::string request_timeout = "30s";
   bool access_log = false;
+  // Models served beside the tracking routes (KServe v2 under /v2, /metrics), as `slipway serve`.
+  ServeArgs serving;
+  int grpc_port = -1;  // -1: no gRPC front end
 };
 
 }  // namespace
@@ -63,6 +71,7 @@ void register_server_commands(CLI::App& app, Context& ctx, Command& run) {
       "  slipway server                       # http://127.0.0.1:5000\n"
       "  slipway server --host 0.0.0.0 --port 8080\n"
       "  MLFLOW_TRACKING_URI=http://127.0.0.1:5000 python train.py\n"
+      "  slipway server --serve flights@champion --grpc-port 8081   # tracking + KServe v2 on one port\n"
       "Stops gracefully on SIGTERM or Ctrl-C (finishes requests in flight, then exits 0).");
   cmd->add_option("--host", args->host, "Address to bind (default 127.0.0.1: this machine only)");
   cmd->add_option("--port", args->port, "Port (default 5000; 0 picks a free one)")->check(CLI::Range(0, 65535));
@@ -75,6 +84,14 @@ void register_server_commands(CLI::App& app, Context& ctx, Command& run) {
   cmd->add_option("--request-timeout", args->request_timeout,
                   "A request must arrive completely within this time of its first byte (default 30s)");
   cmd->add_flag("--access-log", args->access_log, "Print one line per request on stderr");
+  cmd->add_option("--serve", args->serving.models,
+                  "Also serve this model over KServe v2 on the same port (/v2/..., /metrics): a bundle file, "
+                  "NAME@ALIAS or NAME/N; repeatable")
+      ->allow_extra_args(false);
+  cmd->add_option("--serve-config", args->serving.config, "deploy.yaml of the models to serve (see docs/serving.md)");
+  cmd->add_option("--grpc-port", args->grpc_port, "Also serve the models over KServe v2 gRPC on this port (0 picks one)")
+      ->check(CLI::Range(0, 65535));
+  add_prediction_log_flags(cmd, args->serving);
   cmd->callback([&ctx, &run, args] {
     run = [&ctx, args] {
       server::TrackingServerOptions options;
@@ -98,10 +115,40 @@ void register_server_commands(CLI::App& app, Context& ctx, Command& run) {
                        request.query.empty() ? "" : "?", request.query.c_str(), status);
         };
       }
-      auto stopped = server::run_tracking_server(options, [](server::HttpServer& http) {
-        std::fprintf(stderr, "listening on http://%s:%u\n", http.host().c_str(), static_cast<unsigned>(http.port()));
+      std::unique_ptr<ServingSetup> serving;
+      std::unique_ptr<serve::GrpcServer> grpc;
+      if (!args->serving.models.empty() || !args->serving.config.empty()) {
+        args->serving.host = args->host;
+        auto setup = setup_serving(ctx, args->serving);
+        if (!setup.ok()) return report_error(setup.status());
+        serving = std::move(setup).value();
+        options.extra_routes = [service = serving->service](server::Router& router) {
+          SLIPWAY_RETURN_IF_ERROR(serve::add_rest_routes(router, service));
+          return serve::add_metrics_route(router, service);
+        };
+        if (args->grpc_port >= 0) {
+          serve::GrpcServerOptions grpc_options;
+          grpc_options.host = args->host;
+          grpc_options.port = static_cast<uint16_t>(args->grpc_port);
+          grpc_options.threads = args->threads;
+          grpc_options.max_message_bytes = args->max_body_mb << 20;
+          auto started = serve::GrpcServer::start(serving->service, grpc_options);
+          if (!started.ok()) return report_error(started.status());
+          grpc = std::move(started).value();
+        }
+      }
+      auto stopped = server::run_tracking_server(options, [&](server::HttpServer& http) {
+        std::string banner = fmt::format("listening on http://{}:{}\n", http.host(), http.port());
+        if (serving) {
+          serving->listening(fmt::format("http://{}:{}", http.host(), http.port()));
+          banner += serving->banner();
+        }
+        if (grpc) banner += fmt::format("listening on grpc://{}:{}\n", grpc->host(), grpc->port());
+        std::fputs(banner.c_str(), stderr);
         std::fflush(stderr);
       });
+      if (grpc) grpc->shutdown(std::chrono::seconds(30));
+      if (serving) serving->stop();
       if (!stopped.ok()) return report_error(stopped.status());
       if (*stopped != 0) std::fprintf(stderr, "stopped by signal %d; requests in flight finished\n", *stopped);
       return kExitOk;

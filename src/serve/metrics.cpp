@@ -138,6 +138,21 @@ std::string InferenceService::Impl::render_metrics() const {
     fmt::format_to(std::back_inserter(out), "nv_model_serving_version{{model=\"{}\",version=\"{}\"}} 1\n",
                    escape_label(slot->name), escape_label(live->source_version.label));
   }
+  if (const auto& log = options.prediction_log) {
+    PredictionLogStats st = log->stats();
+    header(out, "slipway_prediction_log_records_total", "counter",
+           "Prediction-log records by outcome: appended (queued), dropped (queue full), written, failed (write error).");
+    fmt::format_to(std::back_inserter(out),
+                   "slipway_prediction_log_records_total{{outcome=\"appended\"}} {}\n"
+                   "slipway_prediction_log_records_total{{outcome=\"dropped\"}} {}\n"
+                   "slipway_prediction_log_records_total{{outcome=\"written\"}} {}\n"
+                   "slipway_prediction_log_records_total{{outcome=\"failed\"}} {}\n",
+                   st.appended, st.dropped, st.written, st.failed);
+    header(out, "slipway_prediction_log_bytes_written_total", "counter", "Bytes the prediction log has written.");
+    fmt::format_to(std::back_inserter(out), "slipway_prediction_log_bytes_written_total {}\n", st.bytes_written);
+    header(out, "slipway_prediction_log_queue_depth", "gauge", "Records waiting for the prediction-log writer.");
+    fmt::format_to(std::back_inserter(out), "slipway_prediction_log_queue_depth {}\n", log->queue_depth());
+  }
   double cpu = 0, rss = 0;
   process_usage(cpu, rss);
   header(out, "process_cpu_seconds_total", "counter", "User and system CPU time of the server process.");

@@ -4,9 +4,13 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdlib>
 #include <deque>
 #include <mutex>
+#include <optional>
+#include <random>
 #include <thread>
+#include <variant>
 
 #include <fmt/format.h>
 
@@ -46,11 +50,27 @@ void detail::ModelSlot::finish(Pending& p, Result<InferResponse> result, Clock::
                                Clock::time_point compute_end) {
   VersionStats& stats = *p.version->stats;
   const bool ok = result.ok();
+  // The record is built before the response moves to the client; the log's queue does the I/O.
+  std::optional<PredictionRecord> record;
+  if (ok && p.logged && prediction_log != nullptr) {
+    record.emplace();
+    record->request_id = result->id;
+    record->time_us = p.wall_us;
+    record->model = name;
+    record->version = std::strtoll(result->model_version.c_str(), nullptr, 10);
+    if (!p.inputs.empty()) append_tensors_json(p.inputs, record->inputs_json);
+    append_tensors_json(result->outputs, record->outputs_json);
+    record->tags = std::move(p.tags);
+  }
   p.done(std::move(result));
   Clock::time_point end = Clock::now();
   if (!ok) {
     stats.failure.fetch_add(1, std::memory_order_relaxed);
     return;
+  }
+  if (record) {
+    record->latency_us = std::chrono::duration_cast<std::chrono::microseconds>(end - p.received).count();
+    prediction_log->try_append(std::move(*record));
   }
   double total = seconds_between(p.received, end);
   double queue = seconds_between(p.enqueued, compute_start);
@@ -150,6 +170,10 @@ Result<std::shared_ptr<InferenceService>> InferenceService::create(std::vector<S
                                                                    ServiceOptions options) {
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);
+  {
+    std::random_device rd;
+    impl->id_prefix = fmt::format("{:08x}", static_cast<uint32_t>(rd()));
+  }
   if (models.empty()) return make_error(ErrorCode::kInvalidArgument, "no models to serve");
   for (auto& spec : models) {
     for (const auto& slot : impl->slots) {
@@ -158,6 +182,7 @@ Result<std::shared_ptr<InferenceService>> InferenceService::create(std::vector<S
       }
     }
     auto slot = std::make_unique<detail::ModelSlot>(spec.name, std::move(spec.source), spec.batching);
+    slot->prediction_log = impl->options.prediction_log.get();
     auto current = slot->source->current();
     if (!current.ok()) return current.status().with_context(fmt::format("model '{}'", spec.name));
     auto model = slot->source->load(*current);
@@ -261,6 +286,29 @@ void InferenceService::infer(InferRequest request, InferCallback done) {
   p.timeout = request.timeout.count() > 0 ? std::chrono::duration_cast<std::chrono::microseconds>(request.timeout)
                                           : std::chrono::duration_cast<std::chrono::microseconds>(slot->batching.timeout);
   p.done = std::move(done);
+  if (slot->prediction_log != nullptr) {
+    p.logged = true;
+    if (request.id.empty()) {
+      request.id = fmt::format("{}-{}", impl_->id_prefix, impl_->next_id.fetch_add(1, std::memory_order_relaxed) + 1);
+    }
+    const auto since_arrival = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - received);
+    p.wall_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::system_clock::now().time_since_epoch()).count() - since_arrival.count();
+    for (auto& param : request.parameters) {
+      if (param.name == "timeout") continue;
+      std::string value;
+      if (auto* text = std::get_if<std::string>(&param.value)) {
+        value = std::move(*text);
+      } else if (const auto* b = std::get_if<bool>(&param.value)) {
+        value = *b ? "true" : "false";
+      } else if (const auto* i = std::get_if<int64_t>(&param.value)) {
+        value = std::to_string(*i);
+      } else {
+        value = fmt::format("{}", std::get<double>(param.value));
+      }
+      p.tags.emplace_back(std::move(param.name), std::move(value));
+    }
+  }
   p.id = std::move(request.id);
 
   // The fast path encodes into this thread's buffer; only a queued request keeps its own copy.
@@ -270,6 +318,7 @@ void InferenceService::infer(InferRequest request, InferCallback done) {
     slot->finish(p, std::move(encoded), arrived, arrived);
     return;
   }
+  if (p.logged && impl_->options.log_inputs) p.inputs = std::move(request.inputs);
 
   // Inline when the request is bigger than a batch, or when nothing is queued and no other request
   // of this model is predicting inline (then waiting could only add latency).

@@ -1,6 +1,9 @@
 // Tensor helpers and the one mapping from Status to protocol errors (inference.h).
 #include <array>
 #include <cmath>
+#include <iterator>
+
+#include <fmt/format.h>
 
 #include "slipway/serve/inference.h"
 
@@ -78,6 +81,65 @@ const ParameterValue* find_parameter(const Parameters& parameters, std::string_v
     if (p.name == name) return &p.value;
   }
   return nullptr;
+}
+
+void append_tensors_json(const std::vector<Tensor>& tensors, std::string& out) {
+  auto string = [&out](std::string_view s) {
+    out += '"';
+    for (char ch : s) {
+      auto c = static_cast<unsigned char>(ch);
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += ch;
+      } else if (c < 0x20) {
+        fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned>(c));
+      } else {
+        out += ch;
+      }
+    }
+    out += '"';
+  };
+  out += '[';
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const Tensor& t = tensors[i];
+    if (i > 0) out += ',';
+    out += "{\"name\":";
+    string(t.name);
+    out += ",\"datatype\":\"";
+    out += datatype_name(t.datatype);
+    out += "\",\"shape\":[";
+    for (size_t d = 0; d < t.shape.size(); ++d) {
+      if (d > 0) out += ',';
+      fmt::format_to(std::back_inserter(out), "{}", t.shape[d]);
+    }
+    out += "],\"data\":[";
+    const size_t width = datatype_size(t.datatype);
+    const size_t n = t.datatype == DataType::kBytes ? t.strings.size() : (width == 0 ? 0 : t.raw.size() / width);
+    for (size_t k = 0; k < n; ++k) {
+      if (k > 0) out += ',';
+      if (t.datatype == DataType::kBytes) {
+        string(t.strings[k]);
+      } else if (t.datatype == DataType::kBool) {
+        out += t.at<uint8_t>(k) ? "true" : "false";
+      } else if (t.datatype == DataType::kFp32) {
+        float f = t.at<float>(k);
+        if (std::isfinite(f)) {
+          fmt::format_to(std::back_inserter(out), "{}", f);
+        } else {
+          out += "null";
+        }
+      } else {
+        double x = t.number_at(k);
+        if (std::isfinite(x)) {
+          fmt::format_to(std::back_inserter(out), "{}", x);
+        } else {
+          out += "null";
+        }
+      }
+    }
+    out += "]}";
+  }
+  out += ']';
 }
 
 ProtocolError protocol_error(const Status& status) {

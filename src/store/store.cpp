@@ -229,6 +229,46 @@ const std::vector<std::string_view>& migrations() {
       CREATE INDEX registry_audit_by_model ON registry_audit(model_id, seq);
       CREATE INDEX registry_audit_by_name ON registry_audit(name);
       )sql",
+      // 4: monitoring (src/monitor, docs/monitoring.md). Times are Unix microseconds, as in the
+      // prediction log. Feedback is keyed by (model, request_id): a label arriving again replaces
+      // the earlier one and counts a duplicate. Alert firings keep their evidence (JSON) and every
+      // action's outcome; a firing is resolved when its rule stops holding.
+      R"sql(
+      CREATE TABLE monitor_feedback (
+        model TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        label TEXT,                          -- the true label as text ('1', '0.35', 'cat'); NULL: values only
+        label_number REAL,                   -- the label as a number when it is one
+        "values" TEXT NOT NULL DEFAULT '{}', -- JSON object of business values (revenue, clicks, ...)
+        received_time INTEGER NOT NULL,
+        duplicates INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (model, request_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX monitor_feedback_by_time ON monitor_feedback(model, received_time);
+      CREATE TABLE alert_firings (
+        firing_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        rule TEXT NOT NULL,
+        model TEXT NOT NULL,
+        expression TEXT NOT NULL,
+        state TEXT NOT NULL,                 -- firing | resolved
+        value REAL,
+        started_time INTEGER NOT NULL,
+        resolved_time INTEGER,
+        evidence TEXT NOT NULL               -- JSON: the windows and test results that made it fire
+      );
+      CREATE INDEX alert_firings_by_rule ON alert_firings(rule, started_time);
+      CREATE TABLE alert_actions (
+        firing_id INTEGER NOT NULL REFERENCES alert_firings(firing_id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,                  -- event | webhook | command
+        target TEXT NOT NULL,
+        status TEXT NOT NULL,                -- ok | failed
+        attempts INTEGER NOT NULL,
+        output TEXT NOT NULL,                -- webhook response / command stdout+stderr (bounded)
+        finished_time INTEGER NOT NULL,
+        PRIMARY KEY (firing_id, seq)
+      ) WITHOUT ROWID;
+      )sql",
   };
   return kMigrations;
 }

@@ -27,6 +27,11 @@ struct Pending {
   std::chrono::steady_clock::time_point enqueued;  // at infer()
   std::chrono::microseconds timeout{0};
   InferCallback done;
+  // Kept only when the service logs predictions.
+  bool logged = false;
+  int64_t wall_us = 0;  // arrival, Unix microseconds
+  std::vector<Tensor> inputs;
+  std::vector<std::pair<std::string, std::string>> tags;
 };
 
 struct ModelSlot {
@@ -34,6 +39,7 @@ struct ModelSlot {
 
   const std::string name;
   const std::unique_ptr<ModelSource> source;
+  PredictionLog* prediction_log = nullptr;  // owned by the service's options
   BatchingOptions batching;
   std::atomic<std::shared_ptr<const ServedVersion>> live;
 
@@ -76,6 +82,8 @@ struct InferenceService::Impl {
   std::mutex poll_mutex;
   std::condition_variable poll_cv;
   std::mutex swap_mutex;
+  std::string id_prefix;               // random per process: generated request ids do not collide
+  std::atomic<uint64_t> next_id{0};
 
   detail::ModelSlot* find(std::string_view name) const;
   Result<std::shared_ptr<const detail::ServedVersion>> version_of(std::string_view name, std::string_view version) const;

@@ -89,6 +89,10 @@ struct Parameter {
 using Parameters = std::vector<Parameter>;
 const ParameterValue* find_parameter(const Parameters& parameters, std::string_view name);
 
+// Appends `tensors` as a KServe v2 JSON array ([{"name", "datatype", "shape", "data"}], data flat,
+// non-finite numbers as null) — the form the prediction log keeps inputs and outputs in.
+void append_tensors_json(const std::vector<Tensor>& tensors, std::string& out);
+
 struct RequestedOutput {
   std::string name;
   Parameters parameters;  // e.g. REST's "binary_data": true (the adapter acts on it)

@@ -26,6 +26,7 @@
 #include "slipway/core/status.h"
 #include "slipway/model/model.h"
 #include "slipway/serve/inference.h"
+#include "slipway/serve/prediction_log.h"
 
 namespace slipway::serve {
 
@@ -62,6 +63,13 @@ struct ServiceOptions {
   std::chrono::milliseconds poll_interval{1000};  // how often sources are asked for their version
   // Events a person should see (a swap, a version that failed to load). Called from service threads.
   std::function<void(std::string_view)> log;
+  // Where every successful prediction is recorded (request id, arrival time, model and version,
+  // inputs, outputs, latency, tags); null: nothing is logged. The hand-off never blocks: a full
+  // queue drops the record and counts it (slipway_prediction_log_records_total{outcome="dropped"}).
+  // With a log, a request without an id gets one ("<8 hex>-<n>", echoed in the response) so that
+  // feedback can name it later. The request's string, int and bool parameters become tags.
+  std::shared_ptr<PredictionLog> prediction_log;
+  bool log_inputs = true;  // false: inputs are not kept (privacy); outputs and ids still are
 };
 
 class InferenceService final : public InferenceApi {

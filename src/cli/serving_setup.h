@@ -1,0 +1,65 @@
+// What `slipway serve` and `slipway server --serve` share: resolving the models to serve (bundle
+// files, registry specs, deploy.yaml), the prediction log, the InferenceService, and the registry
+// deployments recorded while they are served.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "context.h"
+#include "slipway/serve/prediction_log.h"
+#include "slipway/serve/service.h"
+#include "slipway/store/store.h"
+
+namespace slipway::cli {
+
+struct ServeArgs {
+  std::vector<std::string> models;
+  std::string name;
+  std::string host = "127.0.0.1";
+  int http_port = 8080;
+  int grpc_port = 8081;
+  size_t threads = 0;
+  serve::BatchingOptions batching;
+  int64_t timeout_ms = 0;
+  size_t max_body_mb = 64;
+  int64_t request_timeout_ms = 30000;
+  std::string config;
+  bool access_log = false;
+  std::string log_predictions = "auto";  // on | off | auto (on when a store exists)
+  bool no_log_inputs = false;
+  std::string log_fsync = "interval";
+};
+
+struct ServingSetup {
+  ServingSetup();
+  ~ServingSetup();  // stop()
+  ServingSetup(const ServingSetup&) = delete;
+  ServingSetup& operator=(const ServingSetup&) = delete;
+
+  std::unique_ptr<store::Store> store;  // open when a registry model is served
+  std::shared_ptr<serve::PredictionLog> prediction_log;  // null: predictions are not logged
+  std::shared_ptr<serve::InferenceService> service;
+
+  // The HTTP endpoint is known: record the registry deployments.
+  void listening(const std::string& endpoint);
+  // "serving model 'x' version N" lines (and where the log goes) for the start-up banner.
+  std::string banner() const;
+  // Answers queued requests, stops the service, flushes the log, ends the deployments. Idempotent.
+  void stop();
+
+  struct Sources;
+  std::unique_ptr<Sources> sources_;
+  bool stopped_ = false;
+};
+
+// Resolves `args` (models, --name, --config, batching, log flags) into a running service.
+Result<std::unique_ptr<ServingSetup>> setup_serving(Context& ctx, ServeArgs& args);
+
+// --log-predictions, --no-log-inputs, --log-fsync.
+void add_prediction_log_flags(CLI::App* cmd, ServeArgs& args);
+
+}  // namespace slipway::cli

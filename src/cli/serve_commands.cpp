@@ -178,6 +178,13 @@ void ServingSetup::stop() {
   for (auto* source : sources_->registry) source->record_current(false);
 }
 
+Status ServingSetup::add_routes(server::Router& router) const {
+  SLIPWAY_RETURN_IF_ERROR(serve::add_rest_routes(router, service));
+  SLIPWAY_RETURN_IF_ERROR(serve::add_metrics_route(router, service));
+  if (feedback) SLIPWAY_RETURN_IF_ERROR(monitor::add_feedback_route(router, feedback));
+  return {};
+}
+
 std::string ServingSetup::banner() const {
   std::string text;
   for (const auto& name : service->model_names()) {
@@ -274,6 +281,11 @@ Result<std::unique_ptr<ServingSetup>> setup_serving(Context& ctx, ServeArgs& arg
   options.prediction_log = setup->prediction_log;
   options.log_inputs = !args.no_log_inputs;
   SLIPWAY_ASSIGN_OR_RETURN(setup->service, serve::InferenceService::create(std::move(specs), options));
+  if (setup->prediction_log) {
+    auto root = store ? store->root() : store::Store::resolve_root(ctx.store_flag);
+    setup->feedback = std::make_shared<monitor::FeedbackService>(
+        root, setup->service->model_names(), [log = setup->prediction_log] { log->flush(); });
+  }
   return setup;
 }
 
@@ -286,8 +298,7 @@ int run_serve(Context& ctx, ServeArgs& args) {
   auto service = &setup.service;
 
   auto router = std::make_shared<server::Router>();
-  Status routes = serve::add_rest_routes(*router, *service);
-  if (routes.ok()) routes = serve::add_metrics_route(*router, *service);
+  Status routes = setup.add_routes(*router);
   if (!routes.ok()) return report_error(routes);
 
   server::HttpServerOptions http;

@@ -122,10 +122,7 @@ void register_server_commands(CLI::App& app, Context& ctx, Command& run) {
         auto setup = setup_serving(ctx, args->serving);
         if (!setup.ok()) return report_error(setup.status());
         serving = std::move(setup).value();
-        options.extra_routes = [service = serving->service](server::Router& router) {
-          SLIPWAY_RETURN_IF_ERROR(serve::add_rest_routes(router, service));
-          return serve::add_metrics_route(router, service);
-        };
+        options.extra_routes = [setup = serving.get()](server::Router& router) { return setup->add_routes(router); };
         if (args->grpc_port >= 0) {
           serve::GrpcServerOptions grpc_options;
           grpc_options.host = args->host;

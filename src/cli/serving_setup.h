@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "context.h"
+#include "slipway/monitor/feedback_service.h"
 #include "slipway/serve/prediction_log.h"
 #include "slipway/serve/service.h"
 #include "slipway/store/store.h"
@@ -43,6 +44,10 @@ struct ServingSetup {
   std::unique_ptr<store::Store> store;  // open when a registry model is served
   std::shared_ptr<serve::PredictionLog> prediction_log;  // null: predictions are not logged
   std::shared_ptr<serve::InferenceService> service;
+  std::shared_ptr<monitor::FeedbackService> feedback;  // with a prediction log only
+
+  // KServe v2 REST routes, /metrics, and POST /v2/models/{name}/feedback when predictions are logged.
+  Status add_routes(server::Router& router) const;
 
   // The HTTP endpoint is known: record the registry deployments.
   void listening(const std::string& endpoint);

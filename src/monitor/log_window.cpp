@@ -1,0 +1,486 @@
+// The prediction log as columns: records decoded into Frames chunk by chunk (log_window.h).
+#include "slipway/monitor/log_window.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "slipway/monitor/time_text.h"
+#include "slipway/serve/prediction_log.h"
+
+namespace slipway::monitor {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// A tolerant reader of the KServe v2 tensor arrays the log keeps: [{"name", "datatype", "shape",
+// "data"}, ...] in any key order, with any whitespace. Unknown keys are skipped.
+class TensorJson {
+ public:
+  struct Tensor {
+    std::string name;
+    bool bytes = false;
+    std::vector<double> numbers;
+    std::vector<std::string> strings;
+    std::vector<bool> null;  // per element (BYTES only)
+    size_t count() const { return bytes ? strings.size() : numbers.size(); }
+  };
+
+  explicit TensorJson(std::string_view text) : s_(text) {}
+
+  bool parse(std::vector<Tensor>& out) {
+    out.clear();
+    ws();
+    if (!eat('[')) return false;
+    ws();
+    if (eat(']')) return true;
+    for (;;) {
+      Tensor t;
+      if (!tensor(t)) return false;
+      out.push_back(std::move(t));
+      ws();
+      if (eat(']')) return true;
+      if (!eat(',')) return false;
+    }
+  }
+
+ private:
+  void ws() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\t' || s_[i_] == '\r')) ++i_;
+  }
+  bool eat(char c) {
+    ws();
+    if (i_ < s_.size() && s_[i_] == c) {
+      ++i_;
+      return true;
+    }
+    return false;
+  }
+  bool string(std::string& out) {
+    out.clear();
+    if (!eat('"')) return false;
+    while (i_ < s_.size()) {
+      char c = s_[i_++];
+      if (c == '"') return true;
+      if (c != '\\') {
+        out += c;
+        continue;
+      }
+      if (i_ >= s_.size()) return false;
+      char e = s_[i_++];
+      switch (e) {
+        case 'n': out += '\n'; break;
+        case 't': out += '\t'; break;
+        case 'r': out += '\r'; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'u': {
+          if (i_ + 4 > s_.size()) return false;
+          unsigned cp = 0;
+          auto [p, ec] = std::from_chars(s_.data() + i_, s_.data() + i_ + 4, cp, 16);
+          if (ec != std::errc() || p != s_.data() + i_ + 4) return false;
+          i_ += 4;
+          if (cp < 0x80) {
+            out += static_cast<char>(cp);
+          } else if (cp < 0x800) {
+            out += static_cast<char>(0xC0 | (cp >> 6));
+            out += static_cast<char>(0x80 | (cp & 0x3F));
+          } else {
+            out += static_cast<char>(0xE0 | (cp >> 12));
+            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+            out += static_cast<char>(0x80 | (cp & 0x3F));
+          }
+          break;
+        }
+        default: out += e;
+      }
+    }
+    return false;
+  }
+  bool literal(std::string_view word) {
+    if (s_.substr(i_, word.size()) != word) return false;
+    i_ += word.size();
+    return true;
+  }
+  bool number(double& out) {
+    ws();
+    const char* begin = s_.data() + i_;
+    const char* end = s_.data() + s_.size();
+    auto [p, ec] = std::from_chars(begin, end, out);
+    if (ec != std::errc() || p == begin) return false;
+    i_ += static_cast<size_t>(p - begin);
+    return true;
+  }
+  // Skips any JSON value.
+  bool skip() {
+    ws();
+    if (i_ >= s_.size()) return false;
+    char c = s_[i_];
+    if (c == '"') {
+      std::string ignored;
+      return string(ignored);
+    }
+    if (c == '[' || c == '{') {
+      const char close = c == '[' ? ']' : '}';
+      ++i_;
+      if (eat(close)) return true;
+      for (;;) {
+        if (close == '}') {
+          std::string key;
+          if (!string(key) || !eat(':')) return false;
+        }
+        if (!skip()) return false;
+        if (eat(close)) return true;
+        if (!eat(',')) return false;
+      }
+    }
+    if (literal("true") || literal("false") || literal("null")) return true;
+    double ignored = 0;
+    return number(ignored);
+  }
+  bool data(Tensor& t) {
+    if (!eat('[')) return false;
+    if (eat(']')) return true;
+    for (;;) {
+      ws();
+      if (i_ >= s_.size()) return false;
+      char c = s_[i_];
+      if (c == '[') {  // nested (shape [n, k] written as rows): flatten
+        if (!data(t)) return false;
+      } else if (c == '"') {
+        std::string v;
+        if (!string(v)) return false;
+        t.bytes = true;
+        t.strings.push_back(std::move(v));
+        t.null.push_back(false);
+      } else if (literal("null")) {
+        t.numbers.push_back(kNaN);
+        t.strings.emplace_back();
+        t.null.push_back(true);
+      } else if (literal("true")) {
+        t.numbers.push_back(1.0);
+      } else if (literal("false")) {
+        t.numbers.push_back(0.0);
+      } else {
+        double v = 0;
+        if (!number(v)) return false;
+        t.numbers.push_back(v);
+      }
+      if (eat(']')) return true;
+      if (!eat(',')) return false;
+    }
+  }
+  bool tensor(Tensor& t) {
+    if (!eat('{')) return false;
+    if (eat('}')) return true;
+    std::string key;
+    std::string datatype;
+    for (;;) {
+      if (!string(key) || !eat(':')) return false;
+      if (key == "name") {
+        if (!string(t.name)) return false;
+      } else if (key == "datatype") {
+        if (!string(datatype)) return false;
+      } else if (key == "data") {
+        if (!data(t)) return false;
+      } else if (!skip()) {
+        return false;
+      }
+      if (eat('}')) break;
+      if (!eat(',')) return false;
+    }
+    if (datatype == "BYTES") {
+      t.bytes = true;
+      // Nulls were pushed to both vectors; keep strings/null only.
+      t.numbers.clear();
+    } else {
+      t.bytes = false;
+      t.strings.clear();
+      t.null.clear();
+    }
+    return true;
+  }
+
+  std::string_view s_;
+  size_t i_ = 0;
+};
+
+// Builds a chunk's columns as records arrive; a column first seen late is back-filled as missing.
+class ChunkBuilder {
+ public:
+  explicit ChunkBuilder(LogChunk& chunk) : chunk_(chunk) {}
+
+  void add(const serve::PredictionRecord& r, std::vector<TensorJson::Tensor>& inputs,
+           std::vector<TensorJson::Tensor>& outputs) {
+    size_t rows = 1;
+    for (const auto& t : inputs) rows = std::max(rows, t.count());
+    for (const auto& t : outputs) rows = std::max(rows, t.count());
+    const size_t base = chunk_.rows();
+    for (size_t k = 0; k < rows; ++k) {
+      chunk_.row_ids.push_back(rows == 1 ? r.request_id : fmt::format("{}#{}", r.request_id, k));
+      chunk_.time_us.push_back(r.time_us);
+      chunk_.version.push_back(r.version);
+      chunk_.latency_us.push_back(r.latency_us);
+    }
+    put(chunk_.inputs, inputs, base, rows);
+    put(chunk_.outputs, outputs, base, rows);
+    for (const auto& [key, value] : r.tags) {
+      Column& c = column(chunk_.tags, key, ColumnKind::kCategorical, base);
+      for (size_t k = 0; k < rows; ++k) {
+        c.strings.push_back(value);
+        c.missing.push_back(false);
+      }
+    }
+    const size_t end = base + rows;
+    for (Frame* f : {&chunk_.inputs, &chunk_.outputs, &chunk_.tags}) {
+      f->rows = end;
+      for (auto& c : f->columns) pad(c, end);
+    }
+  }
+
+ private:
+  static void pad(Column& c, size_t rows) {
+    if (c.kind == ColumnKind::kNumeric) {
+      c.numbers.resize(rows, kNaN);
+    } else {
+      c.missing.resize(rows, true);
+      c.strings.resize(rows);
+    }
+  }
+  Column& column(Frame& frame, const std::string& name, ColumnKind kind, size_t base) {
+    for (auto& c : frame.columns) {
+      if (c.name == name) return c;
+    }
+    Column c;
+    c.name = name;
+    c.kind = kind;
+    pad(c, base);
+    frame.columns.push_back(std::move(c));
+    return frame.columns.back();
+  }
+  void put(Frame& frame, std::vector<TensorJson::Tensor>& tensors, size_t base, size_t rows) {
+    for (auto& t : tensors) {
+      if (t.name == "input__0" || t.name == "output__0") {
+        // A packed [rows, k] tensor: columns named NAME[j].
+        const size_t n = t.count();
+        const size_t width = rows == 0 ? 0 : n / rows;
+        for (size_t j = 0; j < width; ++j) {
+          Column& c = column(frame, fmt::format("{}[{}]", t.name, j), ColumnKind::kNumeric, base);
+          pad(c, base);
+          for (size_t k = 0; k < rows; ++k) c.numbers.push_back(t.bytes ? kNaN : t.numbers[k * width + j]);
+        }
+        continue;
+      }
+      Column& c = column(frame, t.name, t.bytes ? ColumnKind::kCategorical : ColumnKind::kNumeric, base);
+      pad(c, base);
+      for (size_t k = 0; k < rows; ++k) {
+        const bool have = k < t.count();
+        if (c.kind == ColumnKind::kNumeric) {
+          c.numbers.push_back(!have ? kNaN : t.bytes ? kNaN : t.numbers[k]);
+        } else {
+          c.strings.push_back(have && t.bytes ? t.strings[k] : (have ? fmt::format("{}", t.numbers[k]) : ""));
+          c.missing.push_back(!have || (t.bytes && t.null[k]));
+        }
+      }
+    }
+  }
+
+  LogChunk& chunk_;
+};
+
+}  // namespace
+
+Result<LogWindowSpec> parse_log_window(std::string_view text, int64_t now_us) {
+  LogWindowSpec spec;
+  std::string_view head = text.substr(0, text.find('?'));
+  std::string_view query = head.size() < text.size() ? text.substr(head.size() + 1) : std::string_view{};
+  if (auto slash = head.rfind('/'); slash != std::string_view::npos) {
+    std::string_view v = head.substr(slash + 1);
+    int64_t version = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), version);
+    if (ec != std::errc() || p != v.data() + v.size() || version <= 0) {
+      return make_error(ErrorCode::kInvalidArgument, "'{}': the version after '/' must be a positive number, got '{}'",
+                        text, v);
+    }
+    spec.version = version;
+    head = head.substr(0, slash);
+  }
+  if (head.empty()) return make_error(ErrorCode::kInvalidArgument, "'{}': name a model (MODEL[/VERSION][?last=N])", text);
+  spec.model = std::string(head);
+  while (!query.empty()) {
+    std::string_view part = query.substr(0, query.find('&'));
+    query = part.size() < query.size() ? query.substr(part.size() + 1) : std::string_view{};
+    auto eq = part.find('=');
+    if (eq == std::string_view::npos) {
+      return make_error(ErrorCode::kInvalidArgument, "'{}': '{}' should be KEY=VALUE (last, since, until)", text, part);
+    }
+    std::string_view key = part.substr(0, eq);
+    std::string value(part.substr(eq + 1));
+    if (key == "last") {
+      uint64_t n = 0;
+      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc() || p != value.data() + value.size() || n == 0) {
+        return make_error(ErrorCode::kInvalidArgument, "'{}': last={} must be a positive number of rows", text, value);
+      }
+      spec.last_rows = n;
+    } else if (key == "since" || key == "until") {
+      SLIPWAY_ASSIGN_OR_RETURN(int64_t t, parse_time_text(value, key == "since" ? "since" : "until", now_us));
+      (key == "since" ? spec.since_us : spec.until_us) = t;
+    } else {
+      return make_error(ErrorCode::kInvalidArgument, "'{}': unknown window key '{}' (use last, since, until)", text, key);
+    }
+  }
+  return spec;
+}
+
+namespace {
+
+// Walks the records of the window in order; `fn(record, row_count)` per matching record.
+Status walk(const std::filesystem::path& store_root, const LogWindowSpec& spec,
+            const std::function<Status(const serve::PredictionRecord&)>& fn) {
+  serve::PredictionLogFilter filter;
+  filter.version = spec.version;
+  filter.since_us = spec.since_us;
+  filter.until_us = spec.until_us;
+  SLIPWAY_ASSIGN_OR_RETURN(auto reader,
+                           serve::PredictionLogReader::open(serve::prediction_log_dir(store_root), spec.model, filter));
+  serve::PredictionRecord record;
+  for (;;) {
+    SLIPWAY_ASSIGN_OR_RETURN(bool more, reader.next(record));
+    if (!more) break;
+    SLIPWAY_RETURN_IF_ERROR(fn(record));
+  }
+  return {};
+}
+
+// Rows of a record without decoding it fully: the first dimension of the first output tensor.
+size_t record_rows(const serve::PredictionRecord& r) {
+  std::vector<TensorJson::Tensor> outputs;
+  if (!TensorJson(r.outputs_json).parse(outputs) || outputs.empty()) return 1;
+  return std::max<size_t>(1, outputs.front().count());
+}
+
+}  // namespace
+
+Status visit_log_chunks(const std::filesystem::path& store_root, const LogWindowSpec& spec, size_t chunk_rows,
+                        const std::function<Status(const LogChunk&)>& fn) {
+  chunk_rows = std::max<size_t>(chunk_rows, 1);
+  uint64_t skip_rows = 0;
+  if (spec.last_rows) {
+    uint64_t total = 0;
+    SLIPWAY_RETURN_IF_ERROR(walk(store_root, spec, [&](const serve::PredictionRecord& r) {
+      total += record_rows(r);
+      return Status{};
+    }));
+    skip_rows = total > *spec.last_rows ? total - *spec.last_rows : 0;
+  }
+  LogChunk chunk;
+  std::vector<TensorJson::Tensor> inputs, outputs;
+  uint64_t seen = 0;
+  SLIPWAY_RETURN_IF_ERROR(walk(store_root, spec, [&](const serve::PredictionRecord& r) -> Status {
+    if (!TensorJson(r.outputs_json).parse(outputs)) {
+      return make_error(ErrorCode::kCorrupt, "prediction log of '{}': request '{}' has outputs that are not KServe v2 tensors",
+                        spec.model, r.request_id);
+    }
+    if (r.inputs_json.empty()) {
+      inputs.clear();
+    } else if (!TensorJson(r.inputs_json).parse(inputs)) {
+      return make_error(ErrorCode::kCorrupt, "prediction log of '{}': request '{}' has inputs that are not KServe v2 tensors",
+                        spec.model, r.request_id);
+    }
+    size_t rows = 1;
+    for (const auto& t : outputs) rows = std::max(rows, t.count());
+    if (seen + rows <= skip_rows) {
+      seen += rows;
+      return Status{};
+    }
+    seen += rows;
+    ChunkBuilder(chunk).add(r, inputs, outputs);
+    if (chunk.rows() >= chunk_rows) {
+      SLIPWAY_RETURN_IF_ERROR(fn(chunk));
+      chunk = LogChunk{};
+    }
+    return Status{};
+  }));
+  if (chunk.rows() > 0) SLIPWAY_RETURN_IF_ERROR(fn(chunk));
+  return {};
+}
+
+namespace {
+
+void append_frame(Frame& into, const Frame& from) {
+  const size_t base = into.rows;
+  for (const auto& c : from.columns) {
+    Column* dst = into.find(c.name);
+    if (dst == nullptr) {
+      Column fresh;
+      fresh.name = c.name;
+      fresh.kind = c.kind;
+      if (c.kind == ColumnKind::kNumeric) {
+        fresh.numbers.assign(base, kNaN);
+      } else {
+        fresh.strings.assign(base, "");
+        fresh.missing.assign(base, true);
+      }
+      into.columns.push_back(std::move(fresh));
+      dst = &into.columns.back();
+    }
+    if (c.kind == ColumnKind::kNumeric) {
+      dst->numbers.insert(dst->numbers.end(), c.numbers.begin(), c.numbers.end());
+    } else {
+      dst->strings.insert(dst->strings.end(), c.strings.begin(), c.strings.end());
+      if (c.missing.empty()) {
+        dst->missing.resize(dst->strings.size(), false);
+      } else {
+        dst->missing.insert(dst->missing.end(), c.missing.begin(), c.missing.end());
+      }
+    }
+  }
+  into.rows = base + from.rows;
+  for (auto& c : into.columns) {
+    if (c.kind == ColumnKind::kNumeric) {
+      c.numbers.resize(into.rows, kNaN);
+    } else {
+      c.strings.resize(into.rows);
+      c.missing.resize(into.rows, true);
+    }
+  }
+}
+
+}  // namespace
+
+Result<LogChunk> read_log_window(const std::filesystem::path& store_root, const LogWindowSpec& spec) {
+  LogChunk all;
+  SLIPWAY_RETURN_IF_ERROR(visit_log_chunks(store_root, spec, 65536, [&](const LogChunk& chunk) {
+    append_frame(all.inputs, chunk.inputs);
+    append_frame(all.outputs, chunk.outputs);
+    append_frame(all.tags, chunk.tags);
+    all.row_ids.insert(all.row_ids.end(), chunk.row_ids.begin(), chunk.row_ids.end());
+    all.time_us.insert(all.time_us.end(), chunk.time_us.begin(), chunk.time_us.end());
+    all.version.insert(all.version.end(), chunk.version.begin(), chunk.version.end());
+    all.latency_us.insert(all.latency_us.end(), chunk.latency_us.begin(), chunk.latency_us.end());
+    return Status{};
+  }));
+  // Tags seen only in later chunks were back-filled; make every frame as long as the window.
+  for (Frame* f : {&all.inputs, &all.outputs, &all.tags}) {
+    f->rows = all.rows();
+    for (auto& c : f->columns) {
+      if (c.kind == ColumnKind::kNumeric) {
+        c.numbers.resize(f->rows, kNaN);
+      } else {
+        c.strings.resize(f->rows);
+        c.missing.resize(f->rows, true);
+      }
+    }
+  }
+  return all;
+}
+
+}  // namespace slipway::monitor

@@ -80,5 +80,30 @@ if [ -n "$RUN" ]; then
   step "Reproduce it bit for bit from the recorded config and data versions" "$SLIPWAY" runs reproduce "$RUN" -q
 fi
 step "The model it wrote" need "$SLIPWAY" model inspect delay.slw
+
+# Serving: register the run's model, point the champion alias at it, serve it over KServe v2 and
+# send one day of (unseen) April flights through it with the unmodified tritonclient.
+PY=$ROOT/.venv/bin/python
+if [ -n "$RUN" ]; then
+  step "Register the trained model (lineage: run -> dataset versions)" need "$SLIPWAY" models register "$RUN" --name flights-delay --description "xgboost on Q1 flights + weather"
+  step "Make it the champion" need "$SLIPWAY" models alias flights-delay champion 1
+  printf '\n\033[1m== Serve it (REST + gRPC, predictions logged to the store)\033[0m\n$ slipway serve flights-delay@champion --http-port 0 --grpc-port 0 &\n'
+  "$SLIPWAY" serve flights-delay@champion --http-port 0 --grpc-port 0 2> serve.log &
+  SERVE_PID=$!
+  trap 'kill $SERVE_PID 2>/dev/null' EXIT
+  for _ in $(seq 1 100); do grep -q '^listening on grpc' serve.log 2>/dev/null && break; sleep 0.1; done
+  cat serve.log
+  URL=$(sed -n 's|^listening on http://||p' serve.log | head -1)
+  printf '\n\033[1m== Send 2013-04-01 flights, one request each, with tritonclient (a KServe v2 client)\033[0m\n'
+  printf '$ python scripts/demo_client.py --url %s --model flights-delay --from 2013-04-01 --to 2013-04-02\n' "$URL"
+  need "$PY" "$ROOT/scripts/demo_client.py" --url "$URL" --model flights-delay --flights "$FLIGHTS/flights.csv" \
+    --weather "$FLIGHTS/weather.csv" --from 2013-04-01 --to 2013-04-02 --feedback-out day1_labels.csv
+  printf '\n\033[1m== Server metrics (Prometheus text; a few of them)\033[0m\n$ curl -s http://%s/metrics | grep ...\n' "$URL"
+  curl -s "http://$URL/metrics" | grep -E '^(nv_inference_request_success_total|nv_inference_count_total|nv_inference_request_duration_seconds_(sum|count)|nv_inference_compute_duration_seconds_sum|nv_inference_server_overhead_seconds_sum|slipway_prediction_log_records_total|process_resident_memory_bytes)'
+  step "The newest logged predictions" need "$SLIPWAY" logs tail flights-delay -n 3
+  step "Feed back the true outcomes (arrived > 15 min late) for that day" need "$SLIPWAY" monitor feedback day1_labels.csv --model flights-delay
+  step "Performance on the day, by carrier" need "$SLIPWAY" monitor performance flights-delay --segment carrier --min-rows 50
+  kill -TERM $SERVE_PID 2>/dev/null; wait $SERVE_PID 2>/dev/null; trap - EXIT
+fi
 step "Verify the store" need "$SLIPWAY" fsck
 printf '\nThe demo store is in %s (SLIPWAY_HOME=%s).\n' "$DEMO" "$SLIPWAY_HOME"

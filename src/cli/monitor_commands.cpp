@@ -1,5 +1,6 @@
 // `slipway monitor …`: feedback and performance here; drift (monitor_drift_commands.cpp) and alerts
 // (monitor_alert_commands.cpp) in their own files.
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -109,8 +110,8 @@ void add_slice_row(TextTable& t, const monitor::PerformanceSlice& s, bool regres
   row.push_back(format_number(s.latency_p99_ms));
   std::string values;
   for (const auto& b : s.values) {
-    values += fmt::format("{}{}={} [{}, {}]", values.empty() ? "" : "  ", b.name, format_number(b.mean),
-                          format_number(b.ci_low), format_number(b.ci_high));
+    values += fmt::format("{}{}={}", values.empty() ? "" : "  ", b.name, format_number(b.mean));
+    if (std::isfinite(b.ci_low)) values += fmt::format(" [{}, {}]", format_number(b.ci_low), format_number(b.ci_high));
   }
   row.push_back(values.empty() ? "-" : values);
   t.add_row(std::move(row));

@@ -250,3 +250,114 @@ TEST(InferenceService, HotSwapOfABundleFileAndAFailedVersion) {
 
 }  // namespace
 }  // namespace slipway::serve
+
+namespace slipway::serve {
+namespace {
+
+struct LoggedService {
+  std::filesystem::path dir;
+  std::shared_ptr<PredictionLog> log;
+  std::shared_ptr<InferenceService> service;
+};
+
+LoggedService serve_logged(const std::string& name, BatchingOptions batching, bool log_inputs = true,
+                           PredictionLogOptions log_options = {}) {
+  LoggedService out;
+  out.dir = std::filesystem::temp_directory_path() / ("slipway-svc-log-" + name + "-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(out.dir);
+  auto log = PredictionLog::open(out.dir, log_options);
+  EXPECT_TRUE(log.ok()) << log.status().message();
+  out.log = std::move(log).value();
+  std::vector<ServedModelSpec> specs;
+  specs.push_back({"m", bundle_file_source(kBundles + "linear_v1.slw"), batching});
+  ServiceOptions options;
+  options.prediction_log = out.log;
+  options.log_inputs = log_inputs;
+  auto s = InferenceService::create(std::move(specs), options);
+  EXPECT_TRUE(s.ok()) << s.status().message();
+  out.service = *s;
+  return out;
+}
+
+std::vector<PredictionRecord> read_all(const std::filesystem::path& dir) {
+  std::vector<PredictionRecord> records;
+  auto reader = PredictionLogReader::open(dir, "m");
+  EXPECT_TRUE(reader.ok()) << reader.status().message();
+  PredictionRecord r;
+  while (reader.ok()) {
+    auto more = reader->next(r);
+    EXPECT_TRUE(more.ok());
+    if (!more.ok() || !*more) break;
+    records.push_back(r);
+  }
+  return records;
+}
+
+// Every answered request is logged, inline or batched: the id (generated when the client sent
+// none, and echoed), arrival time, version, inputs and outputs as KServe v2 JSON, parameters as tags.
+TEST(InferenceServiceLog, EveryPredictionIsLoggedWithItsIdInputsOutputsAndTags) {
+  for (bool inline_path : {true, false}) {
+    BatchingOptions batching;
+    batching.inline_fast_path = inline_path;
+    batching.max_queue_delay_us = 0;
+    auto served = serve_logged(inline_path ? "inline" : "queued", batching);
+    ASSERT_TRUE(served.service);
+    auto with_id = linear_request(2);
+    with_id.parameters.push_back({"segment", std::string("east")});
+    with_id.parameters.push_back({"priority", int64_t{3}});
+    auto r1 = infer(*served.service, std::move(with_id));
+    ASSERT_TRUE(r1.ok()) << r1.status().message();
+    auto no_id = linear_request(1);
+    no_id.id.clear();
+    auto r2 = infer(*served.service, std::move(no_id));
+    ASSERT_TRUE(r2.ok());
+    ASSERT_FALSE(r2->id.empty());  // generated and echoed
+    EXPECT_NE(r2->id.find('-'), std::string::npos);
+    auto bad = linear_request(1);
+    bad.inputs.pop_back();  // missing input: a failed request is not logged
+    EXPECT_FALSE(infer(*served.service, std::move(bad)).ok());
+    served.service->shutdown();
+    served.log->flush();
+    auto records = read_all(served.dir);
+    ASSERT_EQ(records.size(), 2u);
+    EXPECT_EQ(records[0].request_id, "req");
+    EXPECT_EQ(records[0].model, "m");
+    EXPECT_EQ(records[0].version, 1);
+    EXPECT_GT(records[0].time_us, 1'700'000'000'000'000);
+    EXPECT_GE(records[0].latency_us, 0);
+    EXPECT_EQ(records[0].inputs_json,
+              R"([{"name":"dep_delay","datatype":"FP64","shape":[2],"data":[10,10]},)"
+              R"({"name":"distance","datatype":"FP64","shape":[2],"data":[500,500]},)"
+              R"({"name":"carrier","datatype":"BYTES","shape":[2],"data":["UA","UA"]}])");
+    EXPECT_EQ(records[0].outputs_json.rfind(R"([{"name":"probability","datatype":"FP32","shape":[2],"data":[)", 0), 0u)
+        << records[0].outputs_json;
+    ASSERT_EQ(records[0].tags.size(), 2u);
+    EXPECT_EQ(records[0].tags[0], (std::pair<std::string, std::string>{"segment", "east"}));
+    EXPECT_EQ(records[0].tags[1], (std::pair<std::string, std::string>{"priority", "3"}));
+    EXPECT_EQ(records[1].request_id, r2->id);
+    std::filesystem::remove_all(served.dir);
+  }
+}
+
+TEST(InferenceServiceLog, InputsCanBeLeftOutAndAFullQueueDropsAndCounts) {
+  PredictionLogOptions small;
+  small.queue_capacity = 1;
+  auto served = serve_logged("noinputs", {}, /*log_inputs=*/false, small);
+  ASSERT_TRUE(served.service);
+  served.log->pause();  // nothing drains: the queue fills after one record
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(infer(*served.service, linear_request(1)).ok());  // never blocked
+  served.log->resume();
+  served.service->shutdown();
+  served.log->flush();
+  auto records = read_all(served.dir);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].inputs_json, "");
+  EXPECT_NE(records[0].outputs_json, "");
+  std::string metrics = served.service->render_metrics();
+  EXPECT_NE(metrics.find("slipway_prediction_log_records_total{outcome=\"appended\"} 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("slipway_prediction_log_records_total{outcome=\"dropped\"} 2\n"), std::string::npos);
+  std::filesystem::remove_all(served.dir);
+}
+
+}  // namespace
+}  // namespace slipway::serve

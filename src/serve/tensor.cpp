@@ -1,5 +1,6 @@
 // Tensor helpers and the one mapping from Status to protocol errors (inference.h).
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <iterator>
 
@@ -83,6 +84,18 @@ const ParameterValue* find_parameter(const Parameters& parameters, std::string_v
   return nullptr;
 }
 
+namespace {
+
+// Shortest round-trip text (std::to_chars: no locale, no allocation).
+template <typename T>
+void append_chars(std::string& out, T value) {
+  char buf[40];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value);
+  out.append(buf, ec == std::errc() ? end : buf);
+}
+
+}  // namespace
+
 void append_tensors_json(const std::vector<Tensor>& tensors, std::string& out) {
   auto string = [&out](std::string_view s) {
     out += '"';
@@ -110,7 +123,7 @@ void append_tensors_json(const std::vector<Tensor>& tensors, std::string& out) {
     out += "\",\"shape\":[";
     for (size_t d = 0; d < t.shape.size(); ++d) {
       if (d > 0) out += ',';
-      fmt::format_to(std::back_inserter(out), "{}", t.shape[d]);
+      append_chars(out, t.shape[d]);
     }
     out += "],\"data\":[";
     const size_t width = datatype_size(t.datatype);
@@ -124,14 +137,14 @@ void append_tensors_json(const std::vector<Tensor>& tensors, std::string& out) {
       } else if (t.datatype == DataType::kFp32) {
         float f = t.at<float>(k);
         if (std::isfinite(f)) {
-          fmt::format_to(std::back_inserter(out), "{}", f);
+          append_chars(out, f);
         } else {
           out += "null";
         }
       } else {
         double x = t.number_at(k);
         if (std::isfinite(x)) {
-          fmt::format_to(std::back_inserter(out), "{}", x);
+          append_chars(out, x);
         } else {
           out += "null";
         }

@@ -90,7 +90,8 @@ Result<FeedbackItem> item_from_json(const json& j, const std::string& where) {
 
 }  // namespace
 
-Result<std::vector<FeedbackItem>> parse_feedback_json(std::string_view body, std::string_view source) {
+Result<std::vector<FeedbackItem>> parse_feedback_json(std::string_view body, std::string_view source,
+                                                      std::string_view item_prefix) {
   json j = json::parse(body, nullptr, false);
   if (j.is_discarded()) {
     // nlohmann does not say where when exceptions are off; parse again for the position.
@@ -116,7 +117,7 @@ Result<std::vector<FeedbackItem>> parse_feedback_json(std::string_view body, std
   std::vector<FeedbackItem> items;
   items.reserve(list->size());
   for (size_t i = 0; i < list->size(); ++i) {
-    SLIPWAY_ASSIGN_OR_RETURN(auto item, item_from_json((*list)[i], fmt::format("feedback[{}]", i)));
+    SLIPWAY_ASSIGN_OR_RETURN(auto item, item_from_json((*list)[i], fmt::format("{}feedback[{}]", item_prefix, i)));
     items.push_back(std::move(item));
   }
   return items;
@@ -193,7 +194,7 @@ Result<std::vector<FeedbackItem>> read_feedback_file(const std::filesystem::path
   }
   std::stringstream buffer;
   buffer << in.rdbuf();
-  return parse_feedback_json(buffer.str(), name);
+  return parse_feedback_json(buffer.str(), name, name + ": ");
 }
 
 // ---- RequestIdIndex ----
@@ -226,27 +227,42 @@ uint32_t rows_of(const std::string& outputs_json) {
   return static_cast<uint32_t>(data->size());
 }
 
-bool lookup(const std::unordered_map<std::string, uint32_t>& rows, std::string_view id) {
-  if (auto it = rows.find(std::string(id)); it != rows.end()) return true;
+// nullopt: unknown (yet). An error: the id names a request, but not one row of it.
+Result<std::optional<std::string>> lookup(const std::unordered_map<std::string, uint32_t>& rows, std::string_view id) {
+  if (auto it = rows.find(std::string(id)); it != rows.end()) {
+    if (it->second <= 1) return std::optional<std::string>(it->first);
+    return make_error(ErrorCode::kInvalidArgument,
+                      "request '{}' has {} rows: give feedback per row as '{}#0' ... '{}#{}'", id, it->second, id, id,
+                      it->second - 1);
+  }
   auto hash = id.rfind('#');
-  if (hash == std::string_view::npos) return false;
+  if (hash == std::string_view::npos) return std::optional<std::string>();
   uint32_t row = 0;
   auto digits = id.substr(hash + 1);
   auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), row);
-  if (ec != std::errc() || p != digits.data() + digits.size()) return false;
-  auto it = rows.find(std::string(id.substr(0, hash)));
-  return it != rows.end() && row < it->second;
+  if (ec != std::errc() || p != digits.data() + digits.size()) return std::optional<std::string>();
+  auto base = std::string(id.substr(0, hash));
+  auto it = rows.find(base);
+  if (it == rows.end()) return std::optional<std::string>();
+  if (row >= it->second) {
+    return make_error(ErrorCode::kInvalidArgument, "request '{}' has {} row{}: there is no row {}", base, it->second,
+                      it->second == 1 ? "" : "s", row);
+  }
+  return std::optional<std::string>(it->second == 1 ? base : std::string(id));
 }
 
 }  // namespace
 
-Result<bool> RequestIdIndex::contains(std::string_view row_id) {
-  if (lookup(state_->rows, row_id)) return true;
+Result<std::optional<std::string>> RequestIdIndex::canonical(std::string_view row_id) {
+  {
+    SLIPWAY_ASSIGN_OR_RETURN(auto found, lookup(state_->rows, row_id));
+    if (found) return found;
+  }
   // Catch up with what was logged since the last look.
   if (!state_->reader) {
     auto reader = serve::PredictionLogReader::open(serve::prediction_log_dir(state_->store_root), state_->model);
     if (!reader.ok()) {
-      if (reader.status().code() == ErrorCode::kNotFound) return false;
+      if (reader.status().code() == ErrorCode::kNotFound) return std::optional<std::string>();
       return reader.status();
     }
     state_->reader.emplace(std::move(reader).value());
@@ -269,8 +285,16 @@ Result<FeedbackOutcome> record_feedback(store::Store& store, const std::string& 
   std::vector<FeedbackItem> known;
   known.reserve(items.size());
   for (auto& item : items) {
-    SLIPWAY_ASSIGN_OR_RETURN(bool found, index.contains(item.request_id));
-    if (!found) {
+    auto found = index.canonical(item.request_id);
+    if (!found.ok()) {
+      // A bare id of a request of several rows, or a row past its end: cannot be joined either.
+      if (options.skip_unknown && found.status().code() == ErrorCode::kInvalidArgument) {
+        ++outcome.skipped_unknown;
+        continue;
+      }
+      return found.status().with_context(item.where);
+    }
+    if (!*found) {
       if (options.skip_unknown) {
         ++outcome.skipped_unknown;
         continue;
@@ -280,6 +304,7 @@ Result<FeedbackOutcome> record_feedback(store::Store& store, const std::string& 
                         "served with --log-predictions? is the id from another model?)",
                         item.where, item.request_id, model);
     }
+    item.request_id = std::move(**found);
     known.push_back(std::move(item));
   }
   auto& db = store.db();

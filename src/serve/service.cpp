@@ -295,7 +295,8 @@ void InferenceService::infer(InferRequest request, InferCallback done) {
     p.wall_us = std::chrono::duration_cast<std::chrono::microseconds>(
                     std::chrono::system_clock::now().time_since_epoch()).count() - since_arrival.count();
     for (auto& param : request.parameters) {
-      if (param.name == "timeout") continue;
+      // Protocol parameters, not facts about the request.
+      if (param.name == "timeout" || param.name == "binary_data_output" || param.name == "binary_data") continue;
       std::string value;
       if (auto* text = std::get_if<std::string>(&param.value)) {
         value = std::move(*text);

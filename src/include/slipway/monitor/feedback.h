@@ -35,7 +35,10 @@ struct FeedbackItem {
   std::string where;  // "feedback[3]" or "labels.csv:14" (for error messages)
 };
 
-Result<std::vector<FeedbackItem>> parse_feedback_json(std::string_view body, std::string_view source);
+// `source` names the input in a parse error; `item_prefix` starts each item's `where` ("" for an
+// HTTP body: "feedback[3]"; a file name for a file: "labels.json: feedback[3]").
+Result<std::vector<FeedbackItem>> parse_feedback_json(std::string_view body, std::string_view source,
+                                                      std::string_view item_prefix = "");
 // .json, .jsonl or .csv by extension.
 Result<std::vector<FeedbackItem>> read_feedback_file(const std::filesystem::path& path);
 
@@ -47,8 +50,10 @@ class RequestIdIndex {
   ~RequestIdIndex();
   RequestIdIndex(RequestIdIndex&&) noexcept;
   RequestIdIndex& operator=(RequestIdIndex&&) noexcept;
-  // "ID" (a request) or "ID#ROW" (one row of a request of several rows).
-  Result<bool> contains(std::string_view row_id);
+  // The row id feedback for `id` is stored under: "ID" for a one-row request (also when given as
+  // "ID#0"), "ID#ROW" for one row of a request of several rows. nullopt: no logged request has it.
+  // kInvalidArgument for a bare "ID" of a request of several rows (which row?) or a row past its end.
+  Result<std::optional<std::string>> canonical(std::string_view id);
   size_t size() const;
 
  private:
@@ -63,7 +68,8 @@ struct FeedbackOutcome {
 };
 
 struct FeedbackOptions {
-  // Ids not in the log: false (default) -> kNotFound naming the first, nothing written; true -> skipped and counted.
+  // Ids not in the log: false (default) -> kNotFound naming the first, nothing written; true -> skipped
+  // and counted (so are ids that name no single row: a bare id of a multi-row request, a row past its end).
   bool skip_unknown = false;
   // Called before writing when set (the server flushes its prediction log so just-made ids are found).
   std::function<void()> before_unknown_check;

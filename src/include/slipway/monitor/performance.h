@@ -66,7 +66,7 @@ struct PerformanceReport {
   std::vector<PerformanceSlice> worst_segments;  // highest error rate (or RMSE) first
   size_t feedback_rows = 0;        // feedback stored for the model
   size_t feedback_outside = 0;     // feedback whose id is not in this window
-  int64_t feedback_duplicates = 0; // labels that arrived more than once (the latest is used)
+  int64_t feedback_duplicates = 0; // repeated feedback for rows of this window (the latest is used)
 };
 
 Result<PerformanceReport> compute_performance(store::Store& store, const PerformanceOptions& options);

@@ -4,6 +4,8 @@
     python bench/run.py models [--quick] [...]   # model inference vs its peers: bench/models/compare.py
     python bench/run.py tracking [--quick] [...] # slipway server vs mlflow server: bench/tracking/compare.py
     python bench/run.py train [--quick] [...]    # slipway train vs xgboost.train: bench/train/compare.py
+    python bench/run.py serving [--quick] [...]  # slipway serve vs FastAPI/uvicorn, MLServer: bench/serving/compare.py
+    python bench/run.py monitor [--quick] [...]  # drift statistics vs SciPy and Evidently: bench/monitor/compare.py
 
 Prints a table and appends one JSON line per result to bench/results/results.jsonl. Ratios are
 peer / slipway (for times and bytes: > 1 means slipway is faster or smaller).
@@ -207,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["models"]:  # its own options and binaries; not part of `all` (about 15 minutes)
         from models.compare import main as models_main
         return models_main(argv[1:])
-    if argv[:1] in (["tracking"], ["train"]):  # likewise their own options; not part of `all`
+    if argv[:1] in (["tracking"], ["train"], ["serving"], ["monitor"]):  # likewise their own options; not part of `all`
         import importlib.util
         spec = importlib.util.spec_from_file_location(f"bench_{argv[0]}", BENCH_DIR / argv[0] / "compare.py")
         module = importlib.util.module_from_spec(spec)

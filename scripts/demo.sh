@@ -87,8 +87,29 @@ PY=$ROOT/.venv/bin/python
 if [ -n "$RUN" ]; then
   step "Register the trained model (lineage: run -> dataset versions)" need "$SLIPWAY" models register "$RUN" --name flights-delay --description "xgboost on Q1 flights + weather"
   step "Make it the champion" need "$SLIPWAY" models alias flights-delay champion 1
-  printf '\n\033[1m== Serve it (REST + gRPC, predictions logged to the store)\033[0m\n$ slipway serve flights-delay@champion --http-port 0 --grpc-port 0 &\n'
-  "$SLIPWAY" serve flights-delay@champion --http-port 0 --grpc-port 0 2> serve.log &
+  # Monitoring rules: when the inputs drift from the training data for two windows in a row, retrain
+  # on the newest quarter (the command runs once per firing; its output is kept with the firing).
+  sed "s|@Q2@|flights@q2|" flights_delay.yaml > retrain.yaml
+  sed -i 's|dataset: flights@q1|dataset: flights@q2|; s|experiment: flight-delays|experiment: flight-delays-retrain|' retrain.yaml
+  cat > alerts.yaml <<YAML
+rules:
+  - name: seasonal-drift
+    model: flights-delay
+    when: drift_share >= 0.25 for 2 windows
+    actions:
+      - command: $SLIPWAY train retrain.yaml -o retrained.slw
+  - name: slow
+    when: p99_latency_ms > 50
+  - name: bad-carrier
+    model: flights-delay
+    when: error_rate{segment=carrier} > 0.45
+YAML
+  printf '\n\033[1m== Alert rules the server evaluates every monitoring window\033[0m\n'
+  cat alerts.yaml
+  printf '\n\033[1m== Serve it (REST + gRPC; predictions logged; monitored: drift, performance by carrier, alerts)\033[0m\n'
+  printf '$ slipway serve flights-delay@champion --http-port 0 --grpc-port 0 --alerts alerts.yaml --segment carrier --monitor-interval 1h &\n'
+  "$SLIPWAY" serve flights-delay@champion --http-port 0 --grpc-port 0 --alerts alerts.yaml --segment carrier \
+    --monitor-interval 1h 2> serve.log &
   SERVE_PID=$!
   trap 'kill $SERVE_PID 2>/dev/null' EXIT
   for _ in $(seq 1 100); do grep -q '^listening on grpc' serve.log 2>/dev/null && break; sleep 0.1; done
@@ -103,6 +124,53 @@ if [ -n "$RUN" ]; then
   step "The newest logged predictions" need "$SLIPWAY" logs tail flights-delay -n 3
   step "Feed back the true outcomes (arrived > 15 min late) for that day" need "$SLIPWAY" monitor feedback day1_labels.csv --model flights-delay
   step "Performance on the day, by carrier" need "$SLIPWAY" monitor performance flights-delay --segment carrier --min-rows 50
+
+  # Monitoring: replay the rest of 2013 month by month (100 flights per request), feed back the true
+  # delays, and close a monitoring window after each month (POST /v2/monitor/evaluate closes one now;
+  # the server also closes one every --monitor-interval). Drift against the training data (Q1)
+  # appears as the seasons change; the drift alert fires after two drifted months and runs the
+  # retraining command.
+  printf '\n\033[1m== Replay April-December through the served model, one monitoring window per month\033[0m\n'
+  need curl -s -X POST "http://$URL/v2/monitor/evaluate" -o /dev/null   # close the day-1 window
+  printf '%-8s %9s %12s %-36s %7s %10s\n' month flights drift_share "drifted columns" auc alerts
+  for m in 04 05 06 07 08 09 10 11 12; do
+    next=$(printf '%02d' $((10#$m + 1))); end="2013-$next-01"; [ "$m" = 12 ] && end="2014-01-01"
+    need "$PY" "$ROOT/scripts/demo_client.py" --url "$URL" --model flights-delay --flights "$FLIGHTS/flights.csv" \
+      --weather "$FLIGHTS/weather.csv" --from "2013-$m-01" --to "$end" --batch 100 --feedback-out "labels_$m.csv" > "client_$m.log"
+    need "$SLIPWAY" monitor feedback "labels_$m.csv" --model flights-delay > /dev/null
+    curl -s -X POST "http://$URL/v2/monitor/evaluate" > "window_$m.json"
+    "$PY" - "$m" "window_$m.json" "$SLIPWAY_HOME" <<'PYEOF'
+import json, sqlite3, sys
+month, path, home = sys.argv[1], sys.argv[2], sys.argv[3]
+w = json.load(open(path))[0]
+metrics = {(s["metric"], tuple(sorted(s["labels"].items()))): s["value"] for s in w["metrics"]}
+drifted = [c["column"] for c in w.get("drift", {}).get("columns", []) if c.get("drifted")]
+db = sqlite3.connect(f"{home}/metadata.db")
+firing = [r[0] for r in db.execute("SELECT rule FROM alert_firings WHERE state = 'firing'")]
+print(f"2013-{month} {int(metrics.get(('predictions', ()), 0)):>9,} {metrics.get(('drift_share', ()), float('nan')):>12.3f} "
+      f"{','.join(drifted)[:36]:<36} {metrics.get(('auc', ()), float('nan')):>7.3f} {','.join(firing) or '-':>10}")
+PYEOF
+  done
+  printf '\n\033[1m== What the server logged about it\033[0m\n'
+  grep '^monitor:' serve.log | head -20
+  # The retraining command runs in the background of the server; wait for it (at most 3 minutes).
+  firing_done() {
+    "$SLIPWAY" monitor alerts --rule seasonal-drift --json 2>/dev/null | "$PY" -c '
+import json, sys
+f = json.load(sys.stdin)
+sys.exit(0 if f and f[0]["actions_ok"] + f[0]["actions_failed"] >= 2 else 1)'
+  }
+  if "$SLIPWAY" monitor alerts --rule seasonal-drift --json | grep -q firing_id; then
+    printf '\n(waiting for the retraining command the drift alert started)\n'
+    for _ in $(seq 1 360); do firing_done && break; sleep 0.5; done
+  fi
+  step "Alert firings" need "$SLIPWAY" monitor alerts
+  FIRING=$("$SLIPWAY" monitor alerts --rule seasonal-drift --json | "$PY" -c 'import json,sys; f=json.load(sys.stdin); print(f[0]["firing_id"] if f else "")')
+  if [ -n "$FIRING" ]; then
+    step "The drift firing: its evidence and the retraining command's output" need "$SLIPWAY" monitor alerts show "$FIRING"
+  fi
+  step "Drift of the last 20,000 predictions against the training data, column by column" "$SLIPWAY" monitor drift --reference flights@q1 --current "log:flights-delay?last=20000"
+  step "Performance over the whole replay, by carrier" need "$SLIPWAY" monitor performance flights-delay --segment carrier --min-rows 500
   kill -TERM $SERVE_PID 2>/dev/null; wait $SERVE_PID 2>/dev/null; trap - EXIT
 fi
 step "Verify the store" need "$SLIPWAY" fsck

@@ -50,6 +50,7 @@ void register_monitor_commands(CLI::App& app, Context& ctx, Command& run);   // 
 // `monitor` verbs, each in its own file, added by register_monitor_commands.
 void add_monitor_drift_command(CLI::App* monitor, Context& ctx, Command& run);   // monitor_drift_commands.cpp
 void add_monitor_alert_commands(CLI::App* monitor, Context& ctx, Command& run);  // monitor_alert_commands.cpp
+void add_monitor_report_command(CLI::App* monitor, Context& ctx, Command& run);   // monitor_report_command.cpp
 
 // A model named on the command line: a bundle file when `arg` is an existing file, else a registered
 // model NAME, NAME/N or NAME@ALIAS in the store (registry_commands.cpp).

@@ -240,6 +240,7 @@ void register_monitor_commands(CLI::App& app, Context& ctx, Command& run) {
 
   add_monitor_drift_command(monitor, ctx, run);
   add_monitor_alert_commands(monitor, ctx, run);
+  add_monitor_report_command(monitor, ctx, run);
 }
 
 }  // namespace slipway::cli

@@ -14,6 +14,8 @@
 
 #include "context.h"
 #include "output.h"
+#include "slipway/monitor/system_health.h"
+#include "slipway/monitor/time_text.h"
 #include "serving_setup.h"
 #include "slipway/registry/registry.h"
 #include "slipway/serve/grpc_server.h"
@@ -175,13 +177,36 @@ void ServingSetup::stop() {
   stopped_ = true;
   if (service) service->shutdown();  // predicts every queued request, stops the batch and poll threads
   if (prediction_log) prediction_log->flush();
+  if (live) live->stop();  // waits for alert actions in flight
   for (auto* source : sources_->registry) source->record_current(false);
 }
 
 Status ServingSetup::add_routes(server::Router& router) const {
   SLIPWAY_RETURN_IF_ERROR(serve::add_rest_routes(router, service));
-  SLIPWAY_RETURN_IF_ERROR(serve::add_metrics_route(router, service));
+  SLIPWAY_RETURN_IF_ERROR(router.add(server::Method::kGet, "/metrics",
+                                     [service = service, live = live](const server::Request&, server::Response& out) {
+                                       out.content_type = "text/plain; version=0.0.4; charset=utf-8";
+                                       out.body = service->render_metrics();
+                                       out.body += monitor::render_system_metrics();
+                                       if (live) out.body += live->render_metrics();
+                                     }));
   if (feedback) SLIPWAY_RETURN_IF_ERROR(monitor::add_feedback_route(router, feedback));
+  if (live) {
+    SLIPWAY_RETURN_IF_ERROR(router.add(server::Method::kGet, "/v2/monitor",
+                                       [live = live](const server::Request&, server::Response& out) {
+                                         out = server::Response::json(200, live->latest_json());
+                                       }));
+    SLIPWAY_RETURN_IF_ERROR(router.add(server::Method::kPost, "/v2/monitor/evaluate",
+                                       [live = live](const server::Request&, server::Response& out) {
+                                         auto r = live->evaluate_now();
+                                         if (!r.ok()) {
+                                           out = server::Response::json(
+                                               500, nlohmann::json({{"error", r.status().message()}}).dump());
+                                           return;
+                                         }
+                                         out = server::Response::json(200, live->latest_json());
+                                       }));
+  }
   return {};
 }
 
@@ -231,11 +256,13 @@ Result<std::unique_ptr<ServingSetup>> setup_serving(Context& ctx, ServeArgs& arg
   std::unique_ptr<store::Store>& store = setup->store;
   std::vector<RegistrySource*>& registry_sources = setup->sources_->registry;
   std::vector<serve::ServedModelSpec> specs;
+  std::vector<monitor::LiveModel> live_models;
   for (auto& e : entries) {
     serve::ServedModelSpec spec;
     spec.batching = e.batching;
     if (looks_like_bundle(e.model)) {
       spec.name = e.name.empty() ? std::filesystem::path(e.model).stem().string() : e.name;
+      live_models.push_back({spec.name, ""});
       spec.source = serve::bundle_file_source(e.model);
     } else {
       auto parsed = registry::parse_model_spec(e.model);
@@ -248,6 +275,7 @@ Result<std::unique_ptr<ServingSetup>> setup_serving(Context& ctx, ServeArgs& arg
         deployments->store = store.get();
       }
       spec.name = e.name.empty() ? parsed->name : e.name;
+      live_models.push_back({spec.name, parsed->name});
       auto source = std::make_unique<RegistrySource>(e.model, deployments);
       registry_sources.push_back(source.get());
       spec.source = std::move(source);
@@ -285,6 +313,25 @@ Result<std::unique_ptr<ServingSetup>> setup_serving(Context& ctx, ServeArgs& arg
     auto root = store ? store->root() : store::Store::resolve_root(ctx.store_flag);
     setup->feedback = std::make_shared<monitor::FeedbackService>(
         root, setup->service->model_names(), [log = setup->prediction_log] { log->flush(); });
+    if (!args.no_monitor) {
+      monitor::LiveMonitorOptions live;
+      live.store_root = root;
+      live.models = live_models;
+      SLIPWAY_ASSIGN_OR_RETURN(auto interval, parse_duration_text(args.monitor_interval, "--monitor-interval"));
+      SLIPWAY_ASSIGN_OR_RETURN(auto look_back, parse_duration_text(args.performance_window, "--performance-window"));
+      live.interval = interval;
+      live.performance_window = look_back;
+      live.reference = args.reference;
+      live.segments = args.segments;
+      if (!args.alerts.empty()) {
+        SLIPWAY_ASSIGN_OR_RETURN(live.rules, monitor::load_alert_rules(args.alerts));
+      }
+      live.log = options.log;
+      SLIPWAY_ASSIGN_OR_RETURN(setup->live, monitor::LiveMonitor::start(std::move(live)));
+    }
+  } else if (!args.alerts.empty()) {
+    return Status(ErrorCode::kFailedPrecondition,
+                  "--alerts needs the prediction log (a store, and --log-predictions on or auto): monitoring reads it");
   }
   return setup;
 }
@@ -341,6 +388,15 @@ int run_serve(Context& ctx, ServeArgs& args) {
 
 }  // namespace
 
+Result<std::chrono::milliseconds> parse_duration_text(const std::string& text, const char* flag) {
+  // A duration is "that long before 0" to the time parser.
+  auto t = monitor::parse_time_text(text, flag, 0);
+  if (!t.ok() || *t >= 0) {
+    return make_error(ErrorCode::kInvalidArgument, "{} '{}': expected a duration such as 30s, 5m, 1h or 1d", flag, text);
+  }
+  return std::chrono::milliseconds(-*t / 1000);
+}
+
 void add_prediction_log_flags(CLI::App* cmd, ServeArgs& args) {
   cmd->add_option("--log-predictions", args.log_predictions,
                   "Record every prediction in the store's prediction log: on, off, or auto (default: on when a "
@@ -348,6 +404,15 @@ void add_prediction_log_flags(CLI::App* cmd, ServeArgs& args) {
   cmd->add_flag("--no-log-inputs", args.no_log_inputs, "Keep ids, outputs and latency in the log, not the inputs");
   cmd->add_option("--log-fsync", args.log_fsync,
                   "When the log is fsynced: never, interval (default, at most every second), always");
+  cmd->add_flag("--no-monitor", args.no_monitor, "Do not monitor drift / performance inside the server");
+  cmd->add_option("--monitor-interval", args.monitor_interval,
+                  "How often a monitoring window closes: drift, performance, alerts (default 60s)");
+  cmd->add_option("--performance-window", args.performance_window,
+                  "How far back performance looks for predictions with feedback (default 24h)");
+  cmd->add_option("--reference", args.reference,
+                  "Drift reference: NAME@REF or a file (default: the served version's training data)");
+  cmd->add_option("--segment", args.segments, "Performance per value of this input or tag (repeatable)");
+  cmd->add_option("--alerts", args.alerts, "Alert rules (YAML, see docs/alerts.md) evaluated every window");
 }
 
 void register_serve_commands(CLI::App& app, Context& ctx, Command& run) {

@@ -3,6 +3,7 @@
 // deployments recorded while they are served.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 
 #include "context.h"
 #include "slipway/monitor/feedback_service.h"
+#include "slipway/monitor/live.h"
 #include "slipway/serve/prediction_log.h"
 #include "slipway/serve/service.h"
 #include "slipway/store/store.h"
@@ -33,6 +35,13 @@ struct ServeArgs {
   std::string log_predictions = "auto";  // on | off | auto (on when a store exists)
   bool no_log_inputs = false;
   std::string log_fsync = "interval";
+  // Monitoring inside the server (slipway/monitor/live.h); on with the prediction log.
+  bool no_monitor = false;
+  std::string monitor_interval = "60s";
+  std::string performance_window = "24h";
+  std::string reference;             // NAME@REF or a file; default: the training data (lineage)
+  std::vector<std::string> segments;
+  std::string alerts;                // rules file
 };
 
 struct ServingSetup {
@@ -45,6 +54,7 @@ struct ServingSetup {
   std::shared_ptr<serve::PredictionLog> prediction_log;  // null: predictions are not logged
   std::shared_ptr<serve::InferenceService> service;
   std::shared_ptr<monitor::FeedbackService> feedback;  // with a prediction log only
+  std::shared_ptr<monitor::LiveMonitor> live;           // with a prediction log, unless --no-monitor
 
   // KServe v2 REST routes, /metrics, and POST /v2/models/{name}/feedback when predictions are logged.
   Status add_routes(server::Router& router) const;
@@ -64,7 +74,10 @@ struct ServingSetup {
 // Resolves `args` (models, --name, --config, batching, log flags) into a running service.
 Result<std::unique_ptr<ServingSetup>> setup_serving(Context& ctx, ServeArgs& args);
 
-// --log-predictions, --no-log-inputs, --log-fsync.
+// "30s", "5m", "1h", "1d" as milliseconds; `flag` names the option in the error.
+Result<std::chrono::milliseconds> parse_duration_text(const std::string& text, const char* flag);
+
+// --log-predictions, --no-log-inputs, --log-fsync, and the monitoring flags.
 void add_prediction_log_flags(CLI::App* cmd, ServeArgs& args);
 
 }  // namespace slipway::cli

@@ -365,7 +365,7 @@ struct LiveMonitor::Impl {
           sample(res.samples, m.name, b.name + "_mean", b.mean);
         }
         for (const auto& s : report->by_segment) {
-          if (s.labelled == 0) continue;
+          if (s.labelled < options.min_segment_rows) continue;  // a handful of rows is no evidence
           std::map<std::string, std::string> labels = {{"segment", s.column}, {"value", s.value}};
           put("error_rate", s.error_rate, labels);
           put("auc", s.auc, labels);

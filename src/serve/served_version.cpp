@@ -100,9 +100,11 @@ Result<std::shared_ptr<const ServedVersion>> make_served_version(const std::stri
     v->model.output_names.clear();
     for (size_t k = 0; k < n_outputs; ++k) v->model.output_names.push_back(fmt::format("output_{}", k));
   }
+  v->identity_encoding = v->encoder->n_features() == v->model.inputs.size();
   for (const auto& input : v->model.inputs) {
     if (input.kind == model::InputKind::kCategorical) v->all_numeric = false;
     if (input.name == kPackedInputName) v->all_numeric = false;  // the packed name would be ambiguous
+    if (input.kind != model::InputKind::kNumeric || !input.steps.empty()) v->identity_encoding = false;
   }
 
   // Probe: one row of all-missing inputs must predict finite outputs.
@@ -214,6 +216,38 @@ Status encode_request(const ServedVersion& v, const InferRequest& request, std::
 
   const size_t n_features = v.n_features();
   features.resize(rows * n_features);
+  if (v.identity_encoding) {
+    // Numbers straight into the feature rows: one pass per tensor, the type switch outside the loop.
+    auto fill = [&](const Tensor& t, size_t column, size_t stride) {
+      float* dst = features.data() + column;
+      const size_t count = stride == 1 ? rows * n_inputs : rows;
+      const size_t step = stride == 1 ? 1 : n_features;
+      if (t.datatype == DataType::kFp32 && stride == 1) {
+        std::memcpy(features.data(), t.raw.data(), count * sizeof(float));
+      } else if (t.datatype == DataType::kFp32) {
+        for (size_t r = 0; r < count; ++r) dst[r * step] = t.at<float>(r);
+      } else if (t.datatype == DataType::kFp64) {
+        for (size_t r = 0; r < count; ++r) dst[r * step] = static_cast<float>(t.at<double>(r));
+      } else {
+        for (size_t r = 0; r < count; ++r) dst[r * step] = static_cast<float>(t.number_at(r));
+      }
+    };
+    if (packed != nullptr) {
+      fill(*packed, 0, 1);
+    } else {
+      for (size_t i = 0; i < n_inputs; ++i) fill(*bound[i], i, 0);
+    }
+    for (size_t k = 0; k < features.size(); ++k) {
+      if (std::isinf(features[k])) {
+        // Only a value too large for float32 turns infinite here; name it as the slow path would.
+        const size_t r = k / n_features, i = k % n_features;
+        return make_error(ErrorCode::kInvalidArgument,
+                          "input '{}' row {} is infinite; send NaN (or null in JSON) for a missing value",
+                          inputs[i].name, r);
+      }
+    }
+    return {};
+  }
   thread_local std::vector<model::FeatureEncoder::RawValue> raw;
   raw.resize(n_inputs);
   for (size_t r = 0; r < rows; ++r) {

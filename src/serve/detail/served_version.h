@@ -63,6 +63,8 @@ struct ServedVersion {
   std::unique_ptr<model::Predictor> predictor;
   ModelMetadata metadata;
   bool all_numeric = true;
+  // Every input numeric with no transform step: a feature row is the inputs as float32 (fast path).
+  bool identity_encoding = false;
   std::shared_ptr<VersionStats> stats;
 
   ServedVersion() = default;

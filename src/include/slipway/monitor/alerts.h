@@ -13,12 +13,11 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "slipway/core/status.h"
 
@@ -49,9 +48,9 @@ const char* action_kind_name(AlertActionKind kind);  // "event", "webhook", "com
 
 struct AlertAction {
   AlertActionKind kind = AlertActionKind::kEvent;
-  std::string target;        // webhook: the http:// URL; command: the shell command line; event: ""
-  int64_t timeout_ms = 0;    // webhook: per attempt (default 5000); command: whole run (default 3600000)
-  int retries = 0;           // webhook: attempts after the first (default 3); command: always 0
+  std::string target;      // webhook: the http:// URL; command: the shell command line; event: ""
+  int64_t timeout_ms = 0;  // webhook: per attempt (default 5000); command: whole run (default 3600000)
+  int retries = 0;         // webhook: attempts after the first (default 3); command: always 0
 };
 
 struct AlertRule {
@@ -101,16 +100,16 @@ struct AlertTransition {
   std::string model;
   AlertState from = AlertState::kInactive;
   AlertState to = AlertState::kInactive;
-  double value = 0;            // the breaking value (or, on resolve, the worst value of the window)
-  int64_t firing_id = 0;       // when entering or leaving kFiring; 0 otherwise
+  double value = 0;       // the breaking value (or, on resolve, the worst value of the window)
+  int64_t firing_id = 0;  // when entering or leaving kFiring; 0 otherwise
 };
 
 struct AlertStatus {
   std::string rule;
   std::string model;
   AlertState state = AlertState::kInactive;
-  int held_windows = 0;        // consecutive windows the condition has held (pending and firing)
-  int64_t firing_id = 0;       // while firing
+  int held_windows = 0;   // consecutive windows the condition has held (pending and firing)
+  int64_t firing_id = 0;  // while firing
 };
 
 struct AlertEngineOptions {
@@ -163,7 +162,7 @@ class AlertEngine {
 
 struct AlertActionRecord {
   int64_t seq = 0;
-  std::string kind;    // event | webhook | command
+  std::string kind;  // event | webhook | command
   std::string target;
   std::string status;  // ok | failed | running (not finished yet)
   int64_t attempts = 0;

@@ -47,6 +47,7 @@ struct LiveMonitorOptions {
   std::string reference;
   uint64_t prediction_reference_rows = 10'000;
   std::vector<std::string> segments;
+  size_t min_segment_rows = 30;  // segment series need this many labelled rows in the look-back
   DriftOptions drift;
   SummaryOptions summary;
   std::vector<AlertRule> rules;

@@ -33,6 +33,9 @@ struct KsResult {
 
 // Two-sided two-sample Kolmogorov–Smirnov test on ascending, NaN-free samples (both non-empty).
 KsResult ks_2samp_sorted(std::span<const double> a, std::span<const double> b);
+// The same on raw samples: NaN dropped, both sorted (on two threads above 200,000 values). A
+// sample left empty gives p-value NaN.
+KsResult ks_2samp(std::span<const double> a, std::span<const double> b);
 
 // The p-value of D for samples of sizes n1, n2, chosen exactly as SciPy's method='auto': the exact
 // distribution (Hodges' lattice-path count, Viehmann's 1 - p recursion) when max(n1, n2) <= 10,000,

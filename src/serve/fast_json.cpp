@@ -85,6 +85,50 @@ class Parser {
   }
 
   bool real(double& out) {
+    // Clinger's fast path: at most 15 significant digits and a power of ten within 10^+-22 are both
+    // exact doubles, so one multiplication or division is correctly rounded (what from_chars gives).
+    {
+      const char* p = p_;
+      while (p < end_ && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')) ++p;
+      const char* q = p;
+      bool negative = false;
+      if (q < end_ && *q == '-') {
+        negative = true;
+        ++q;
+      }
+      uint64_t mantissa = 0;
+      int digits = 0;
+      int exponent = 0;
+      const char* int_start = q;
+      while (q < end_ && *q >= '0' && *q <= '9') {
+        mantissa = mantissa * 10 + static_cast<uint64_t>(*q - '0');
+        if (mantissa != 0) ++digits;
+        ++q;
+      }
+      const size_t int_digits = static_cast<size_t>(q - int_start);
+      bool ok = int_digits > 0 && !(int_digits > 1 && *int_start == '0');
+      if (ok && q < end_ && *q == '.') {
+        ++q;
+        const char* frac_start = q;
+        while (q < end_ && *q >= '0' && *q <= '9') {
+          mantissa = mantissa * 10 + static_cast<uint64_t>(*q - '0');
+          if (mantissa != 0) ++digits;
+          --exponent;
+          ++q;
+        }
+        ok = q > frac_start;
+      }
+      if (ok && q < end_ && (*q == 'e' || *q == 'E')) ok = false;  // exponents: the general path
+      static constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                          1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+      if (ok && digits <= 15 && exponent >= -22) {
+        double v = static_cast<double>(mantissa);
+        v = exponent < 0 ? v / kPow10[-exponent] : v;
+        out = negative ? -v : v;
+        p_ = q;
+        return true;
+      }
+    }
     std::string_view text;
     bool integral = false;
     if (!number(text, integral)) return false;

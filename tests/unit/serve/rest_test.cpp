@@ -1,7 +1,10 @@
 // Decoding KServe v2 REST bodies (JSON and the binary tensor extension) and writing responses.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <random>
 
 #include "slipway/serve/rest.h"
 
@@ -151,6 +154,46 @@ TEST(RestEncode, JsonAndBinaryOutputs) {
             R"({"id":"q\"1","model_name":"m","model_version":"2","outputs":[{"name":"probability","datatype":"FP32","shape":[2],"parameters":{"binary_data_size":8}}]})");
   ASSERT_EQ(body.size(), *header + 8);
   EXPECT_EQ(std::memcmp(body.data() + *header, v, 8), 0);
+}
+
+}  // namespace
+}  // namespace slipway::serve
+
+namespace slipway::serve {
+namespace {
+
+// The fast number path (Clinger: <= 15 significant digits, 10^-22..) and the fallback give exactly
+// the doubles the general parser gives, for numbers as clients print them.
+TEST(RestDecode, FastNumbersAreBitIdenticalToTheGeneralParser) {
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> unit(-1.0, 1.0);
+  std::uniform_int_distribution<int> exp10(-30, 30), precision(1, 19);
+  std::string body = R"({"inputs":[{"name":"a","shape":[2000],"datatype":"FP64","data":[)";
+  const char* fixed[] = {"0", "-0", "0.0", "1", "-1", "0.1", "123456789012345", "1234567890123456", "0.30000000000000004",
+                         "9007199254740993", "1e-3", "2.5E+4", "100.000000000000000000001", "0.0000000000000000000001"};
+  size_t n = 0;
+  for (const char* f : fixed) {
+    body += (n++ ? "," : "");
+    body += f;
+  }
+  char buf[64];
+  while (n < 2000) {
+    double v = unit(rng) * std::pow(10.0, exp10(rng));
+    std::snprintf(buf, sizeof(buf), n % 2 ? "%.*g" : "%.*f", precision(rng), v);
+    if (std::strchr(buf, 'n') || std::strchr(buf, 'i')) continue;
+    body += ",";
+    body += buf;
+    ++n;
+  }
+  body += "]}]}";
+  auto fast = parse_infer_request(body, std::nullopt);
+  auto general = parse_infer_request(body, body.size());
+  ASSERT_TRUE(fast.ok()) << fast.status().message();
+  ASSERT_TRUE(general.ok());
+  ASSERT_EQ(fast->inputs[0].raw.size(), general->inputs[0].raw.size());
+  for (size_t i = 0; i < 2000; ++i) {
+    ASSERT_EQ(fast->inputs[0].at<uint64_t>(i), general->inputs[0].at<uint64_t>(i)) << "element " << i;
+  }
 }
 
 }  // namespace

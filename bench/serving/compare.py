@@ -78,7 +78,7 @@ MLSERVER_PINS = ["mlserver==1.7.1", "mlserver-sklearn==1.7.1", "numpy==2.2.6", "
                  "grpcio==1.85.3", "httptools==0.9.0",
                  # uvloop 0.22+ raises in get_event_loop() where MLServer 1.7.1's workers call it
                  "uvloop==0.21.0"]
-ALL_SERVERS = ["slipway", "fastapi-asyncio", "fastapi-uvloop", "fastapi-2w", "mlserver"]
+ALL_SERVERS = ["slipway", "slipway-monitored", "slipway-sampled", "fastapi-asyncio", "fastapi-uvloop", "fastapi-2w", "mlserver"]
 TARGETS = {"single_rps": 80_000, "cpu_us": 15.0, "paced_p99_ms": 2.0, "grpc_pred_s": 1_000_000}
 
 
@@ -258,7 +258,7 @@ class Server:
                 raise BenchError(f"{self.name} exited ({self.proc.returncode}) during startup:\n"
                                  f"{self.log.read_text(errors='replace')[-3000:]}")
             try:
-                r = requests.get(self.url + f"/v2/models/{MODEL_NAME}/ready" if self.name == "slipway"
+                r = requests.get(self.url + f"/v2/models/{MODEL_NAME}/ready" if self.name.startswith("slipway")
                                  or self.name == "mlserver" else self.url + "/v2/health/ready", timeout=2)
                 if r.status_code == 200:
                     return
@@ -323,6 +323,20 @@ def start_server(kind: str, model: dict, binary: Path, workdir: Path) -> Server:
         cmd = [str(binary), "serve", str(model["bundle"]), "--name", MODEL_NAME, "--http-port", str(http),
                "--grpc-port", str(grpc)]
         return Server(kind, f"slipway serve ({version or 'slipway'})", cmd, http, grpc, workdir)
+    if kind in ("slipway-monitored", "slipway-sampled"):
+        # The same server with every prediction logged to a store and monitored inside the server
+        # (drift / latency / performance windows every 5 s): the cost of monitoring, in the same run.
+        store = workdir / "monitored-store"
+        shutil.rmtree(store, ignore_errors=True)
+        subprocess.run([str(binary), "--store", str(store), "init"], check=True, capture_output=True)
+        cmd = [str(binary), "--store", str(store), "serve", str(model["bundle"]), "--name", MODEL_NAME,
+               "--http-port", str(http), "--grpc-port", str(grpc), "--log-predictions", "on",
+               "--monitor-interval", "5s"]
+        label = "slipway serve + prediction log + monitoring"
+        if kind == "slipway-sampled":  # heavy traffic: log and monitor every 10th request
+            cmd += ["--log-sample-rate", "0.1"]
+            label += " of 10% of requests"
+        return Server(kind, label, cmd, http, grpc, workdir)
     if kind.startswith("fastapi"):
         import fastapi
         import uvicorn
@@ -388,7 +402,7 @@ def run_wrk(server: Server, body: Path, path: str, seconds: float, args, rate: f
                       .replace("@RATE@", repr(float(rate))).replace("@THREADS@", str(args.wrk_threads)))
     cmd = ["wrk", "-t", str(args.wrk_threads), "-c", str(args.connections), "-d", f"{seconds:g}s",
            "--timeout", "10s", "--latency", "-s", str(script), server.url]
-    before_m = slipway_metrics(server) if server.name == "slipway" else None
+    before_m = slipway_metrics(server) if server.name.startswith("slipway") else None
     cpu0, wait0 = server.cpu_s(), tree_runq_wait_s(server.proc.pid)
     proc = subprocess.run(cmd, capture_output=True, text=True)
     cpu1, wait1 = server.cpu_s(), tree_runq_wait_s(server.proc.pid)

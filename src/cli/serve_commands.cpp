@@ -308,6 +308,7 @@ Result<std::unique_ptr<ServingSetup>> setup_serving(Context& ctx, ServeArgs& arg
   };
   options.prediction_log = setup->prediction_log;
   options.log_inputs = !args.no_log_inputs;
+  options.log_sample_rate = args.log_sample_rate;
   SLIPWAY_ASSIGN_OR_RETURN(setup->service, serve::InferenceService::create(std::move(specs), options));
   if (setup->prediction_log) {
     auto root = store ? store->root() : store::Store::resolve_root(ctx.store_flag);
@@ -404,6 +405,9 @@ void add_prediction_log_flags(CLI::App* cmd, ServeArgs& args) {
   cmd->add_flag("--no-log-inputs", args.no_log_inputs, "Keep ids, outputs and latency in the log, not the inputs");
   cmd->add_option("--log-fsync", args.log_fsync,
                   "When the log is fsynced: never, interval (default, at most every second), always");
+  cmd->add_option("--log-sample-rate", args.log_sample_rate,
+                  "Log (and monitor) this share of requests, evenly spread (default 1: every request)")
+      ->check(CLI::Range(1e-6, 1.0));
   cmd->add_flag("--no-monitor", args.no_monitor, "Do not monitor drift / performance inside the server");
   cmd->add_option("--monitor-interval", args.monitor_interval,
                   "How often a monitoring window closes: drift, performance, alerts (default 60s)");

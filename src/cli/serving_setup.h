@@ -35,6 +35,7 @@ struct ServeArgs {
   std::string log_predictions = "auto";  // on | off | auto (on when a store exists)
   bool no_log_inputs = false;
   std::string log_fsync = "interval";
+  double log_sample_rate = 1.0;
   // Monitoring inside the server (slipway/monitor/live.h); on with the prediction log.
   bool no_monitor = false;
   std::string monitor_interval = "60s";

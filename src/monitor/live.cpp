@@ -90,7 +90,16 @@ struct VersionState {
 
 struct ModelState {
   std::map<int64_t, VersionState> versions;
+  // Performance is recomputed only when feedback arrived since, or every kPerformanceRefresh windows
+  // (rows sliding out of the look-back): reading the look-back every window would cost more than
+  // serving.
+  int64_t feedback_count = -1;
+  int64_t feedback_latest = -1;
+  int windows_since_performance = 0;
+  std::vector<MetricSample> performance;
 };
+
+constexpr int kPerformanceRefresh = 10;
 
 void sample(std::vector<MetricSample>& out, const std::string& model, std::string metric, double value,
             std::map<std::string, std::string> labels = {}) {
@@ -339,41 +348,63 @@ struct LiveMonitor::Impl {
       } else {
         res.note = "no predictions in this window";
       }
-      // Performance over the look-back, with the feedback that has arrived.
-      PerformanceOptions perf;
-      perf.window.model = m.name;
-      perf.window.until_us = end;
-      perf.window.since_us = options.performance_window.count() > 0 ? end - options.performance_window.count() * 1000 : start;
-      perf.segments = options.segments;
-      auto report = compute_performance(*store, perf);
-      if (report.ok() && report->overall.labelled > 0) {
-        const auto& o = report->overall;
-        sample(res.samples, m.name, "labelled", static_cast<double>(o.labelled));
-        auto put = [&](const char* name, const std::optional<double>& v, std::map<std::string, std::string> labels = {}) {
-          if (v) sample(res.samples, m.name, name, *v, std::move(labels));
-        };
-        put("auc", o.auc);
-        put("accuracy", o.accuracy);
-        put("log_loss", o.log_loss);
-        put("error_rate", o.error_rate);
-        put("precision", o.precision);
-        put("recall", o.recall);
-        put("rmse", o.rmse);
-        put("mae", o.mae);
-        for (const auto& b : o.values) {
-          sample(res.samples, m.name, b.name + "_per_1k", b.per_1k);
-          sample(res.samples, m.name, b.name + "_mean", b.mean);
+      // Performance over the look-back, with the feedback that has arrived (only when there is any,
+      // and only when it changed or every kPerformanceRefresh windows).
+      ModelState& state = models[m.name];
+      int64_t feedback_count = 0, feedback_latest = 0;
+      if (auto stmt = store->db().prepare(
+              "SELECT COUNT(*), COALESCE(MAX(received_time), 0) FROM monitor_feedback WHERE model = ?1");
+          stmt.ok()) {
+        stmt->bind(1, m.name);
+        if (auto row = stmt->step(); row.ok() && *row) {
+          feedback_count = stmt->column_int64(0);
+          feedback_latest = stmt->column_int64(1);
         }
-        for (const auto& s : report->by_segment) {
-          if (s.labelled < options.min_segment_rows) continue;  // a handful of rows is no evidence
-          std::map<std::string, std::string> labels = {{"segment", s.column}, {"value", s.value}};
-          put("error_rate", s.error_rate, labels);
-          put("auc", s.auc, labels);
-          put("rmse", s.rmse, labels);
-        }
-      } else if (!report.ok() && report.status().code() != ErrorCode::kNotFound) {
-        log(fmt::format("monitor: model '{}': performance: {}", m.name, report.status().message()));
       }
+      const bool changed = feedback_count != state.feedback_count || feedback_latest != state.feedback_latest;
+      if (feedback_count > 0 && (changed || ++state.windows_since_performance >= kPerformanceRefresh)) {
+        state.feedback_count = feedback_count;
+        state.feedback_latest = feedback_latest;
+        state.windows_since_performance = 0;
+        state.performance.clear();
+        PerformanceOptions perf;
+        perf.window.model = m.name;
+        perf.window.until_us = end;
+        perf.window.since_us =
+            options.performance_window.count() > 0 ? end - options.performance_window.count() * 1000 : start;
+        perf.segments = options.segments;
+        auto report = compute_performance(*store, perf);
+        if (report.ok() && report->overall.labelled > 0) {
+          std::vector<MetricSample>& ps = state.performance;
+          const auto& o = report->overall;
+          sample(ps, m.name, "labelled", static_cast<double>(o.labelled));
+          auto put = [&](const char* name, const std::optional<double>& v, std::map<std::string, std::string> labels = {}) {
+            if (v) sample(ps, m.name, name, *v, std::move(labels));
+          };
+          put("auc", o.auc);
+          put("accuracy", o.accuracy);
+          put("log_loss", o.log_loss);
+          put("error_rate", o.error_rate);
+          put("precision", o.precision);
+          put("recall", o.recall);
+          put("rmse", o.rmse);
+          put("mae", o.mae);
+          for (const auto& b : o.values) {
+            sample(ps, m.name, b.name + "_per_1k", b.per_1k);
+            sample(ps, m.name, b.name + "_mean", b.mean);
+          }
+          for (const auto& s : report->by_segment) {
+            if (s.labelled < options.min_segment_rows) continue;  // a handful of rows is no evidence
+            std::map<std::string, std::string> labels = {{"segment", s.column}, {"value", s.value}};
+            put("error_rate", s.error_rate, labels);
+            put("auc", s.auc, labels);
+            put("rmse", s.rmse, labels);
+          }
+        } else if (!report.ok() && report.status().code() != ErrorCode::kNotFound) {
+          log(fmt::format("monitor: model '{}': performance: {}", m.name, report.status().message()));
+        }
+      }
+      res.samples.insert(res.samples.end(), state.performance.begin(), state.performance.end());
       for (const auto& s : res.samples) snapshot.samples.push_back(s);
       if (res.drift) snapshot.extra_by_model[m.name] = json{{"drift", to_json(*res.drift)}};
       results.push_back(std::move(res));

@@ -98,12 +98,66 @@ FrameSummary empty_like(const FrameSummary& layout) {
   return s;
 }
 
+// Equal-width bins over the range of both samples, for the plots: the drift tests' own bins are the
+// reference's quantiles, where everything beyond the reference's range falls into one open cell.
+struct PlotHistogram {
+  static constexpr size_t kBins = 40;
+  double lo = INFINITY, hi = -INFINITY;
+  std::vector<uint64_t> reference, current;
+
+  void widen(double v) {
+    if (!std::isfinite(v)) return;
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  void count(double v, bool is_reference) {
+    if (!std::isfinite(v) || !(hi >= lo)) return;
+    auto& counts = is_reference ? reference : current;
+    if (counts.empty()) counts.assign(kBins, 0);
+    const double width = hi > lo ? hi - lo : 1;
+    const auto k = static_cast<size_t>(std::clamp((v - lo) / width * static_cast<double>(kBins), 0.0,
+                                                  static_cast<double>(kBins - 1)));
+    ++counts[k];
+  }
+  void widen(const Frame& f, const std::string& name) {
+    const Column* c = f.find(name);
+    if (c == nullptr || c->kind != ColumnKind::kNumeric) return;
+    for (double v : c->numbers) widen(v);
+  }
+  void count(const Frame& f, const std::string& name, bool is_reference, const std::vector<size_t>* rows = nullptr) {
+    const Column* c = f.find(name);
+    if (c == nullptr || c->kind != ColumnKind::kNumeric) return;
+    if (rows == nullptr) {
+      for (double v : c->numbers) count(v, is_reference);
+    } else {
+      for (size_t r : *rows) count(c->numbers[r], is_reference);
+    }
+  }
+  // Replaces the drift test's histogram of a numeric column.
+  void apply(ColumnDrift& c) const {
+    if (!(hi >= lo)) return;
+    const double l = hi > lo ? lo : lo - 0.5, h = hi > lo ? hi : hi + 0.5;
+    c.histogram = DriftHistogram();
+    for (size_t k = 0; k <= kBins; ++k) c.histogram.edges.push_back(l + (h - l) * static_cast<double>(k) / kBins);
+    c.histogram.reference = reference.empty() ? std::vector<uint64_t>(kBins, 0) : reference;
+    c.histogram.current = current.empty() ? std::vector<uint64_t>(kBins, 0) : current;
+  }
+};
+
+void apply_plots(DriftReport& d, const std::map<std::string, PlotHistogram>& plots) {
+  for (auto& c : d.columns) {
+    auto it = plots.find(c.column);
+    if (c.kind == ColumnKind::kNumeric && it != plots.end()) it->second.apply(c);
+  }
+}
+
 struct WindowShape {
   uint64_t rows = 0;
   int64_t first = 0, last = 0;
   std::set<int64_t> versions;
   std::vector<std::string> inputs;  // in first-seen order
   std::map<std::string, ColumnKind> input_kinds;
+  std::map<std::string, PlotHistogram> input_plots, output_plots;  // ranges of the numeric columns
 };
 
 Result<WindowShape> scan_window(const std::filesystem::path& root, const ReportOptions& options) {
@@ -119,6 +173,10 @@ Result<WindowShape> scan_window(const std::filesystem::path& root, const ReportO
     shape.rows += chunk.rows();
     for (const auto& c : chunk.inputs.columns) {
       if (shape.input_kinds.emplace(c.name, c.kind).second) shape.inputs.push_back(c.name);
+      if (c.kind == ColumnKind::kNumeric) shape.input_plots[c.name].widen(chunk.inputs, c.name);
+    }
+    for (const auto& c : chunk.outputs.columns) {
+      if (c.kind == ColumnKind::kNumeric) shape.output_plots[c.name].widen(chunk.outputs, c.name);
     }
     return {};
   }));
@@ -305,6 +363,11 @@ Result<MonitorReport> build_report(store::Store& store, const ReportOptions& opt
     reference = std::move(period_inputs);
   }
   report.reference.rows = reference->rows;
+  auto& input_plots = shape.input_plots;
+  auto& output_plots = shape.output_plots;
+  for (auto& [name, plot] : input_plots) plot.widen(*reference, name);
+  for (auto& [name, plot] : input_plots) plot.count(*reference, name, true);
+  for (auto& [name, plot] : output_plots) plot.count(period_outputs, name, true);
   for (const auto& c : reference->columns) report.reference.columns.push_back(c.name);
 
   // 4. Every row binned into its bucket.
@@ -316,6 +379,7 @@ Result<MonitorReport> build_report(store::Store& store, const ReportOptions& opt
   FrameSummary ref_out = out_layout;
   SLIPWAY_RETURN_IF_ERROR(ref_out.add(period_outputs));
   period_outputs = Frame();
+  const size_t first_current = period_reference ? 1 : 0;
   std::vector<FrameSummary> cur_in(bucket_count, empty_like(in_layout));
   std::vector<FrameSummary> cur_out(bucket_count, empty_like(out_layout));
   SLIPWAY_RETURN_IF_ERROR(visit_log_chunks(root, options.window, options.chunk_rows, [&](const LogChunk& chunk) -> Status {
@@ -323,6 +387,12 @@ Result<MonitorReport> build_report(store::Store& store, const ReportOptions& opt
     for (size_t r = 0; r < chunk.rows(); ++r) by_bucket[bucket_of(chunk.time_us[r])].push_back(r);
     for (const auto& [b, rows] : by_bucket) {
       report.buckets[b].rows += rows.size();
+      if (b >= first_current) {
+        for (auto& [name, plot] : input_plots) plot.count(chunk.inputs, name, false, &rows);
+      }
+      if (b >= 1) {
+        for (auto& [name, plot] : output_plots) plot.count(chunk.outputs, name, false, &rows);
+      }
       const bool all = rows.size() == chunk.rows();
       SLIPWAY_RETURN_IF_ERROR(cur_in[b].add(all ? chunk.inputs : select_rows(chunk.inputs, rows)));
       SLIPWAY_RETURN_IF_ERROR(cur_out[b].add(all ? chunk.outputs : select_rows(chunk.outputs, rows)));
@@ -331,7 +401,6 @@ Result<MonitorReport> build_report(store::Store& store, const ReportOptions& opt
   }));
 
   // 5. Drift overall and per bucket. With a reference period, the current data is what follows it.
-  const size_t first_current = period_reference ? 1 : 0;
   FrameSummary all_in = empty_like(in_layout), all_out = empty_like(out_layout);
   for (size_t b = first_current; b < bucket_count; ++b) {
     SLIPWAY_RETURN_IF_ERROR(all_in.merge(cur_in[b]));
@@ -346,12 +415,14 @@ Result<MonitorReport> build_report(store::Store& store, const ReportOptions& opt
   } else {
     SLIPWAY_ASSIGN_OR_RETURN(DriftReport drift, detect_drift(ref_in, all_in, options.drift));
     report.top_columns = top_columns(drift, options.top_columns);
+    apply_plots(drift, input_plots);
     report.drift = std::move(drift);
   }
   if (all_out.rows == 0 || out_layout.columns.empty()) {
     report.prediction_drift_note = out_layout.columns.empty() ? "the log has no outputs" : one_bucket;
   } else {
     SLIPWAY_ASSIGN_OR_RETURN(DriftReport drift, detect_drift(ref_out, all_out, options.drift));
+    apply_plots(drift, output_plots);
     report.prediction_drift = std::move(drift);
   }
   for (size_t b = 0; b < bucket_count; ++b) {

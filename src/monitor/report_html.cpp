@@ -35,7 +35,7 @@ nav{margin:12px 0;display:flex;gap:14px;flex-wrap:wrap}nav a{color:var(--ref);te
 .wide{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:14px}
 .card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:12px 14px}
 .card.drifted{border-color:#fda29b;box-shadow:0 0 0 1px #fecdca inset}
-svg{width:100%;height:auto;display:block}
+svg{width:100%;max-width:760px;height:auto;display:block}
 svg .grid{stroke:#eef0f3}svg .axisline,svg .tickmark{stroke:#98a2b3}svg .tick,svg .legend,svg .value{font-size:11px;fill:#475467}
 svg .axis{font-size:11px;fill:#667085}svg .rule{stroke:var(--bad);stroke-dasharray:4 3}svg .rulelabel{font-size:10px;fill:var(--bad)}
 .badge{display:inline-block;border-radius:999px;padding:1px 10px;font-size:12px;font-weight:600;white-space:nowrap}
@@ -163,8 +163,13 @@ std::string header(const MonitorReport& r) {
   std::string versions;
   for (int64_t v : r.versions) versions += (versions.empty() ? "" : ", ") + std::to_string(v);
   out += fact(r.versions.size() == 1 ? "version" : "versions", versions);
-  out += fact("first prediction", report_time(r.first_us));
-  out += fact("last prediction", report_time(r.last_us));
+  // The time large, the date (and sub-second part) small.
+  auto when = [&](const char* k, int64_t us) {
+    const std::string t = report_time(us);
+    out += fact(k, t.substr(11, 8), t.substr(0, 10) + (t.size() > 20 ? " · " + t.substr(11) : std::string()));
+  };
+  when("first prediction", r.first_us);
+  when("last prediction", r.last_us);
   out += fact("predictions", n0(r.predictions), fmt::format("{} buckets of {}", r.buckets.size(), duration(r.bucket_us)));
   const uint64_t labelled = r.performance ? r.performance->overall.labelled : 0;
   out += fact("labelled", n0(labelled),

@@ -302,6 +302,7 @@ std::string time_chart(const LineChart& chart) {
     xhi += 500'000;
   }
   Frame f;
+  f.right = 32;  // room for the last time label
   auto ticks = nice_ticks(ylo, yhi, 4);
   auto xs = [&](double v) { return f.x0() + (v - xlo) / (xhi - xlo) * (f.x1() - f.x0()); };
   auto ys = [&](double v) { return f.y0() - (v - ylo) / (yhi - ylo) * (f.y0() - f.y1()); };

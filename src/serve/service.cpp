@@ -2,6 +2,7 @@
 #include "slipway/serve/service.h"
 
 #include <algorithm>
+#include <charconv>
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -58,7 +59,11 @@ void detail::ModelSlot::finish(Pending& p, Result<InferResponse> result, Clock::
     record->time_us = p.wall_us;
     record->model = name;
     record->version = std::strtoll(result->model_version.c_str(), nullptr, 10);
-    if (!p.inputs.empty()) append_tensors_json(p.inputs, record->inputs_json);
+    if (!p.inputs.empty()) {
+      record->inputs_json.reserve(64 + 24 * p.rows * p.version->n_inputs());
+      append_tensors_json(p.inputs, record->inputs_json);
+    }
+    record->outputs_json.reserve(64 + 16 * p.rows * p.version->n_outputs());
     append_tensors_json(result->outputs, record->outputs_json);
     record->tags = std::move(p.tags);
   }
@@ -174,6 +179,13 @@ Result<std::shared_ptr<InferenceService>> InferenceService::create(std::vector<S
     std::random_device rd;
     impl->id_prefix = fmt::format("{:08x}", static_cast<uint32_t>(rd()));
   }
+  if (impl->options.log_sample_rate <= 0 || impl->options.log_sample_rate > 1) {
+    return make_error(ErrorCode::kInvalidArgument, "log sample rate must be in (0, 1], got {}",
+                      impl->options.log_sample_rate);
+  }
+  if (impl->options.log_sample_rate < 1) {
+    impl->sample_step = static_cast<uint64_t>(impl->options.log_sample_rate * 4294967296.0);
+  }
   if (models.empty()) return make_error(ErrorCode::kInvalidArgument, "no models to serve");
   for (auto& spec : models) {
     for (const auto& slot : impl->slots) {
@@ -286,10 +298,22 @@ void InferenceService::infer(InferRequest request, InferCallback done) {
   p.timeout = request.timeout.count() > 0 ? std::chrono::duration_cast<std::chrono::microseconds>(request.timeout)
                                           : std::chrono::duration_cast<std::chrono::microseconds>(slot->batching.timeout);
   p.done = std::move(done);
-  if (slot->prediction_log != nullptr) {
+  bool sampled = slot->prediction_log != nullptr;
+  if (sampled && impl_->sample_step != 0) {
+    // Request k is logged when floor(k * rate) steps up: exactly rate of the requests, evenly spread.
+    const uint64_t k = impl_->sample_counter.fetch_add(1, std::memory_order_relaxed);
+    sampled = ((k + 1) * impl_->sample_step >> 32) != (k * impl_->sample_step >> 32);
+  }
+  if (sampled) {
     p.logged = true;
     if (request.id.empty()) {
-      request.id = fmt::format("{}-{}", impl_->id_prefix, impl_->next_id.fetch_add(1, std::memory_order_relaxed) + 1);
+      char digits[24];
+      auto [end, ec] = std::to_chars(digits, digits + sizeof(digits),
+                                     impl_->next_id.fetch_add(1, std::memory_order_relaxed) + 1);
+      request.id.reserve(impl_->id_prefix.size() + 1 + static_cast<size_t>(end - digits));
+      request.id = impl_->id_prefix;
+      request.id += '-';
+      request.id.append(digits, end);
     }
     const auto since_arrival = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - received);
     p.wall_us = std::chrono::duration_cast<std::chrono::microseconds>(

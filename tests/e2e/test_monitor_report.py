@@ -166,8 +166,7 @@ def test_json_out_and_html_together_and_the_summary_for_people(served_log):
     j = json.loads((tmp / "a.json").read_text())
     assert j["drift_over_time"]["bucket_seconds"] == 1
     assert out.splitlines()[0].startswith(f"flights: {PHASES * REQUESTS * ROWS} predictions, versions 1, ")
-    assert "dataset drift: 1 of 3 inputs drifted: dep_delay" not in out  # 1 of 3 is below the 50% share
-    assert "no dataset drift: 1 of 3 inputs drifted: dep_delay" in out
+    assert "\nno dataset drift: 1 of 3 inputs drifted: dep_delay\n" in out  # 1 of 3 is below the 50% share
     assert f"wrote {tmp / 'a.html'}" in out and (tmp / "a.html").stat().st_size > 10_000
 
 

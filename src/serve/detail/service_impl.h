@@ -84,6 +84,8 @@ struct InferenceService::Impl {
   std::mutex swap_mutex;
   std::string id_prefix;               // random per process: generated request ids do not collide
   std::atomic<uint64_t> next_id{0};
+  std::atomic<uint64_t> sample_counter{0};
+  uint64_t sample_step = 0;  // log_sample_rate as a 32.32 fixed-point step; 0 or >= 2^32: every request
 
   detail::ModelSlot* find(std::string_view name) const;
   Result<std::shared_ptr<const detail::ServedVersion>> version_of(std::string_view name, std::string_view version) const;

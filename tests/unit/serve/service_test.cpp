@@ -361,3 +361,42 @@ TEST(InferenceServiceLog, InputsCanBeLeftOutAndAFullQueueDropsAndCounts) {
 
 }  // namespace
 }  // namespace slipway::serve
+
+namespace slipway::serve {
+namespace {
+
+TEST(InferenceServiceLog, ASampleRateLogsThatShareOfRequestsEvenly) {
+  auto dir = std::filesystem::temp_directory_path() / ("slipway-svc-sample-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  auto log = PredictionLog::open(dir);
+  ASSERT_TRUE(log.ok());
+  std::shared_ptr<PredictionLog> shared = std::move(log).value();
+  std::vector<ServedModelSpec> specs;
+  specs.push_back({"m", bundle_file_source(kBundles + "linear_v1.slw"), {}});
+  ServiceOptions options;
+  options.prediction_log = shared;
+  options.log_sample_rate = 0.25;
+  auto s = InferenceService::create(std::move(specs), options);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  size_t with_generated_id = 0;
+  for (int i = 0; i < 40; ++i) {
+    auto r = linear_request(1);
+    r.id.clear();
+    auto out = infer(**s, std::move(r));
+    ASSERT_TRUE(out.ok());
+    with_generated_id += out->id.empty() ? 0 : 1;
+  }
+  (*s)->shutdown();
+  shared->flush();
+  EXPECT_EQ(shared->stats().appended, 10u);  // exactly a quarter
+  EXPECT_EQ(with_generated_id, 10u);         // ids are for logged requests (feedback joins them)
+  std::vector<ServedModelSpec> bad;
+  bad.push_back({"m", bundle_file_source(kBundles + "linear_v1.slw"), {}});
+  ServiceOptions zero;
+  zero.log_sample_rate = 0;
+  EXPECT_EQ(InferenceService::create(std::move(bad), zero).status().message(), "log sample rate must be in (0, 1], got 0");
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace slipway::serve

@@ -70,6 +70,9 @@ struct ServiceOptions {
   // feedback can name it later. The request's string, int and bool parameters become tags.
   std::shared_ptr<PredictionLog> prediction_log;
   bool log_inputs = true;  // false: inputs are not kept (privacy); outputs and ids still are
+  // The share of requests logged (0..1], chosen evenly (every 1/rate-th request, deterministically),
+  // for heavy traffic where logging and monitoring every request would cost more than serving it.
+  double log_sample_rate = 1.0;
 };
 
 class InferenceService final : public InferenceApi {

@@ -135,8 +135,8 @@ std::vector<double> sorted_without_nan(std::span<const double> values) {
 
 namespace {
 
-// D without sorting everything: order-preserving keys are counted into ~2^20 bins of equal key
-// width; F_a - F_b is exact at every bin's end (all copies of a value share a bin), and inside a bin
+// D without sorting everything: values are counted into 2^20 bins of equal width (tails clamped into
+// the end bins); F_a - F_b is exact at every bin's end (all copies of a value share a bin), and inside a bin
 // it can move at most by the bin's own counts. Only the bins whose bound could beat the best
 // bin-end value are sorted and walked exactly, so the answer is the same as the full merge walk
 // (ks_2samp_sorted) at a fraction of the cost.
@@ -158,23 +158,14 @@ struct Extremes {
 };
 
 KsResult ks_2samp_binned(std::span<const double> a, std::span<const double> b) {
-  std::vector<uint64_t> ka, kb;
+  std::vector<double> ka, kb;
   ka.reserve(a.size());
   kb.reserve(b.size());
-  uint64_t lo = UINT64_MAX, hi = 0;
   for (double v : a) {
-    if (std::isnan(v)) continue;
-    const uint64_t k = to_key(v + 0.0);
-    ka.push_back(k);
-    lo = std::min(lo, k);
-    hi = std::max(hi, k);
+    if (!std::isnan(v)) ka.push_back(v + 0.0);
   }
   for (double v : b) {
-    if (std::isnan(v)) continue;
-    const uint64_t k = to_key(v + 0.0);
-    kb.push_back(k);
-    lo = std::min(lo, k);
-    hi = std::max(hi, k);
+    if (!std::isnan(v)) kb.push_back(v + 0.0);
   }
   KsResult out;
   const uint64_t n1 = ka.size(), n2 = kb.size();
@@ -183,14 +174,33 @@ KsResult ks_2samp_binned(std::span<const double> a, std::span<const double> b) {
     return out;
   }
   const int64_t m1 = static_cast<int64_t>(n1), m2 = static_cast<int64_t>(n2);
-  constexpr int kBinBits = 20;
-  const uint64_t range = hi - lo;
-  int shift = 0;
-  while (shift < 64 && (range >> shift) >= (uint64_t{1} << kBinBits)) ++shift;
-  const size_t bins = static_cast<size_t>(range >> shift) + 1;
+  // Bins of equal width in value between robust ends (from an even sample of both), the tails
+  // clamped into the end bins: bin_of is monotone, so bins keep the values' order and equal values
+  // share a bin, whatever the values (infinities included).
+  constexpr size_t kBins = size_t{1} << 20;
+  std::vector<double> sample;
+  sample.reserve(8192);
+  for (size_t k = 0; k < 4096; ++k) {
+    sample.push_back(ka[k * n1 / 4096]);
+    sample.push_back(kb[k * n2 / 4096]);
+  }
+  std::sort(sample.begin(), sample.end());
+  double lo = sample[8], hi = sample[sample.size() - 9];
+  if (!(hi > lo) || !std::isfinite(lo) || !std::isfinite(hi)) {
+    lo = sample.front();
+    hi = sample.back();
+  }
+  const double scale = (hi > lo && std::isfinite(hi - lo)) ? static_cast<double>(kBins - 2) / (hi - lo) : 0.0;
+  auto bin_of = [&](double v) -> size_t {
+    const double x = (v - lo) * scale;
+    if (!(x > 0)) return 0;
+    if (x >= static_cast<double>(kBins - 1)) return kBins - 1;
+    return static_cast<size_t>(x);
+  };
+  const size_t bins = kBins;
   std::vector<uint32_t> ca(bins, 0), cb(bins, 0);
-  for (uint64_t k : ka) ++ca[(k - lo) >> shift];
-  for (uint64_t k : kb) ++cb[(k - lo) >> shift];
+  for (double v : ka) ++ca[bin_of(v)];
+  for (double v : kb) ++cb[bin_of(v)];
   // Exact values at the bin ends.
   Extremes best;
   uint64_t i = 0, j = 0;
@@ -216,12 +226,16 @@ KsResult ks_2samp_binned(std::span<const double> a, std::span<const double> b) {
   if (!candidates.empty()) {
     std::vector<int32_t> slot(bins, -1);
     for (size_t c = 0; c < candidates.size(); ++c) slot[candidates[c]] = static_cast<int32_t>(c);
-    std::vector<std::vector<uint64_t>> va(candidates.size()), vb(candidates.size());
-    for (uint64_t k : ka) {
-      if (int32_t s = slot[(k - lo) >> shift]; s >= 0) va[static_cast<size_t>(s)].push_back(k);
+    std::vector<std::vector<double>> va(candidates.size()), vb(candidates.size());
+    for (size_t c = 0; c < candidates.size(); ++c) {
+      va[c].reserve(ca[candidates[c]]);
+      vb[c].reserve(cb[candidates[c]]);
     }
-    for (uint64_t k : kb) {
-      if (int32_t s = slot[(k - lo) >> shift]; s >= 0) vb[static_cast<size_t>(s)].push_back(k);
+    for (double v : ka) {
+      if (int32_t s = slot[bin_of(v)]; s >= 0) va[static_cast<size_t>(s)].push_back(v);
+    }
+    for (double v : kb) {
+      if (int32_t s = slot[bin_of(v)]; s >= 0) vb[static_cast<size_t>(s)].push_back(v);
     }
     // Counts before each candidate bin.
     std::vector<uint64_t> before_a(candidates.size()), before_b(candidates.size());
@@ -244,7 +258,7 @@ KsResult ks_2samp_binned(std::span<const double> a, std::span<const double> b) {
       std::sort(y.begin(), y.end());
       size_t p = 0, q = 0;
       while (p < x.size() || q < y.size()) {
-        const uint64_t v = q == y.size() || (p < x.size() && x[p] <= y[q]) ? x[p] : y[q];
+        const double v = q == y.size() || (p < x.size() && x[p] <= y[q]) ? x[p] : y[q];
         while (p < x.size() && x[p] == v) ++p;
         while (q < y.size() && y[q] == v) ++q;
         best.see(before_a[c2] + p, before_b[c2] + q, m1, m2);

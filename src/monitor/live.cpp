@@ -488,11 +488,17 @@ std::string LiveMonitor::render_metrics() const {
     for (const auto& s : r.samples) {
       std::string name = "slipway_monitor_";
       for (char c : s.metric) name += (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_') ? c : '_';
+      // Rules say p99_latency_ms (as people think of it); Prometheus wants base units.
+      double value = s.value;
+      if (name.ends_with("_ms")) {
+        name.replace(name.size() - 3, 3, "_seconds");
+        value /= 1000.0;
+      }
       auto [it, fresh] = families.try_emplace(name);
       if (fresh) order.push_back(name);
       std::string labels = fmt::format("model=\"{}\"", escape_label(s.model));
       for (const auto& [k, v] : s.labels) labels += fmt::format(",{}=\"{}\"", k, escape_label(v));
-      it->second += fmt::format("{}{{{}}} {}\n", name, labels, s.value);
+      it->second += fmt::format("{}{{{}}} {}\n", name, labels, value);
     }
   }
   std::string out;

@@ -2,10 +2,12 @@
 #include "slipway/monitor/log_window.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <map>
 
@@ -66,6 +68,18 @@ class TensorJson {
   bool string(std::string& out) {
     out.clear();
     if (!eat('"')) return false;
+    {
+      // No escape before the closing quote (the usual case): one copy.
+      const char* start = s_.data() + i_;
+      const auto left = static_cast<size_t>(s_.size() - i_);
+      const auto* quote = static_cast<const char*>(std::memchr(start, '"', left));
+      if (quote == nullptr) return false;
+      if (std::memchr(start, '\\', static_cast<size_t>(quote - start)) == nullptr) {
+        out.assign(start, quote);
+        i_ += static_cast<size_t>(quote - start) + 1;
+        return true;
+      }
+    }
     while (i_ < s_.size()) {
       char c = s_[i_++];
       if (c == '"') return true;
@@ -254,7 +268,9 @@ class ChunkBuilder {
       c.strings.resize(rows);
     }
   }
-  Column& column(Frame& frame, const std::string& name, ColumnKind kind, size_t base) {
+  Column& column(Frame& frame, const std::string& name, ColumnKind kind, size_t base, size_t hint = SIZE_MAX) {
+    // Records of one model carry their tensors in the same order: try the same position first.
+    if (hint < frame.columns.size() && frame.columns[hint].name == name) return frame.columns[hint];
     for (auto& c : frame.columns) {
       if (c.name == name) return c;
     }
@@ -266,6 +282,7 @@ class ChunkBuilder {
     return frame.columns.back();
   }
   void put(Frame& frame, std::vector<TensorJson::Tensor>& tensors, size_t base, size_t rows) {
+    size_t position = 0;
     for (auto& t : tensors) {
       if (t.name == "input__0" || t.name == "output__0") {
         // A packed [rows, k] tensor: columns named NAME[j].
@@ -278,7 +295,8 @@ class ChunkBuilder {
         }
         continue;
       }
-      Column& c = column(frame, t.name, t.bytes ? ColumnKind::kCategorical : ColumnKind::kNumeric, base);
+      Column& c = column(frame, t.name, t.bytes ? ColumnKind::kCategorical : ColumnKind::kNumeric, base, position);
+      ++position;
       pad(c, base);
       for (size_t k = 0; k < rows; ++k) {
         const bool have = k < t.count();

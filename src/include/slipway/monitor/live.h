@@ -14,6 +14,8 @@
 //   auc, accuracy, log_loss, error_rate, precision, recall, rmse, mae, labelled,
 //   error_rate{segment=COL,value=V} (and auc{segment=..}, rmse{segment=..}),
 //   VALUE_per_1k, VALUE_mean for each business value in the feedback (revenue_per_1k, ...).
+// In /metrics each is the gauge slipway_monitor_<name>{model,...}; *_ms metrics are exported in seconds
+// (slipway_monitor_p99_latency_seconds), as Prometheus asks.
 #pragma once
 
 #include <chrono>

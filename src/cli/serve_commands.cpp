@@ -328,6 +328,7 @@ Result<std::unique_ptr<ServingSetup>> setup_serving(Context& ctx, ServeArgs& arg
         SLIPWAY_ASSIGN_OR_RETURN(live.rules, monitor::load_alert_rules(args.alerts));
       }
       live.log = options.log;
+      live.flush_log = [log = setup->prediction_log] { log->flush(); };
       SLIPWAY_ASSIGN_OR_RETURN(setup->live, monitor::LiveMonitor::start(std::move(live)));
     }
   } else if (!args.alerts.empty()) {
@@ -425,7 +426,7 @@ void register_serve_commands(CLI::App& app, Context& ctx, Command& run) {
   cmd->footer(
       "Examples:\n"
       "  slipway serve model.slw                     # http://127.0.0.1:8080/v2/models/model/infer\n"
-      "  slipway serve flights@champion --http-port 9000 --max-batch-size 64 --max-queue-delay-us 200\n"
+      "  slipway serve flights@champion --http-port 9000 --max-batch-size 64 --max-queue-delay-us 200  # batching on\n"
       "  slipway serve --config deploy.yaml\n"
       "A registry alias that moves is picked up within a second (hot swap). Metrics: GET /metrics.\n"
       "Stops gracefully on SIGTERM or Ctrl-C (answers every accepted request, then exits 0).");
@@ -438,7 +439,7 @@ void register_serve_commands(CLI::App& app, Context& ctx, Command& run) {
       ->check(CLI::Range(0, 65535));
   cmd->add_option("--threads", args->threads, "HTTP worker threads (default: one per core)");
   cmd->add_option("--max-batch-size", args->batching.max_batch_size,
-                  "Most rows merged into one prediction by the dynamic batcher (default 64)")
+                  "Most rows the dynamic batcher merges into one prediction (default 1: no dynamic batching)")
       ->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--max-queue-delay-us", args->batching.max_queue_delay_us,
                   "How long a queued request waits for others to batch with, in µs (default 100)")

@@ -26,7 +26,13 @@ struct ServeArgs {
   int http_port = 8080;
   int grpc_port = 8081;
   size_t threads = 0;
-  serve::BatchingOptions batching;
+  // Dynamic batching is off unless asked for (--max-batch-size N > 1), as in Triton and MLServer:
+  // a request is predicted on the worker that parsed it, with no hand-off to a batch thread.
+  serve::BatchingOptions batching = [] {
+    serve::BatchingOptions b;
+    b.max_batch_size = 1;
+    return b;
+  }();
   int64_t timeout_ms = 0;
   size_t max_body_mb = 64;
   int64_t request_timeout_ms = 30000;

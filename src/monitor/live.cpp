@@ -90,6 +90,7 @@ struct VersionState {
 
 struct ModelState {
   std::map<int64_t, VersionState> versions;
+  std::optional<LogTail> tail;  // the log since the monitor started, read window by window
   // Performance is recomputed only when feedback arrived since, or every kPerformanceRefresh windows
   // (rows sliding out of the look-back): reading the look-back every window would cost more than
   // serving.
@@ -130,6 +131,7 @@ struct LiveMonitor::Impl {
   std::unique_ptr<AlertEngine> engine;
   std::mutex eval_mutex;  // one window at a time
   int64_t window_start_us = 0;
+  int64_t start_us = 0;  // when the monitor started: the log before it is not monitored
   std::map<std::string, ModelState> models;
 
   mutable std::mutex results_mutex;
@@ -242,6 +244,7 @@ struct LiveMonitor::Impl {
 
   Result<std::vector<LiveWindowResult>> evaluate() {
     std::lock_guard lock(eval_mutex);
+    if (options.flush_log) options.flush_log();
     const int64_t end = unix_now_us();
     const int64_t start = window_start_us;
     window_start_us = end;
@@ -252,14 +255,12 @@ struct LiveMonitor::Impl {
       res.model = m.name;
       res.window_start_us = start;
       res.window_end_us = end;
-      LogWindowSpec spec;
-      spec.model = m.name;
-      spec.since_us = start;
-      spec.until_us = end;
+      ModelState& model_state = models[m.name];
+      if (!model_state.tail) model_state.tail.emplace(options.store_root, m.name, start_us);
       LatencyHistogram latency;
       std::map<int64_t, FrameSummary> current, current_outputs;
       std::map<int64_t, uint64_t> rows_by_version;
-      Status walked = visit_log_chunks(options.store_root, spec, 8192, [&](const LogChunk& chunk) -> Status {
+      Status walked = model_state.tail->read_new(8192, [&](const LogChunk& chunk) -> Status {
         for (int64_t us : chunk.latency_us) latency.add(us);
         std::map<int64_t, std::vector<size_t>> by_version;
         for (size_t r = 0; r < chunk.rows(); ++r) by_version[chunk.version[r]].push_back(r);
@@ -452,7 +453,7 @@ Result<std::unique_ptr<LiveMonitor>> LiveMonitor::start(LiveMonitorOptions optio
   if (!impl->options.rules.empty()) {
     SLIPWAY_ASSIGN_OR_RETURN(impl->engine, AlertEngine::open(impl->options.store_root, impl->options.rules));
   }
-  impl->window_start_us = unix_now_us();
+  impl->window_start_us = impl->start_us = unix_now_us();
   std::unique_ptr<LiveMonitor> monitor(new LiveMonitor(std::move(impl)));
   if (monitor->impl_->options.interval.count() > 0) {
     monitor->impl_->thread = std::thread([i = monitor->impl_.get()] { i->loop(); });

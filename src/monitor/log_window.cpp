@@ -10,6 +10,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -427,6 +428,55 @@ Status visit_log_chunks(const std::filesystem::path& store_root, const LogWindow
     }
     return Status{};
   }));
+  if (chunk.rows() > 0) SLIPWAY_RETURN_IF_ERROR(fn(chunk));
+  return {};
+}
+
+struct LogTail::State {
+  std::filesystem::path store_root;
+  std::string model;
+  int64_t start_us = 0;
+  std::optional<serve::PredictionLogReader> reader;
+};
+
+LogTail::LogTail(std::filesystem::path store_root, std::string model, int64_t start_us)
+    : state_(std::make_unique<State>()) {
+  state_->store_root = std::move(store_root);
+  state_->model = std::move(model);
+  state_->start_us = start_us;
+}
+LogTail::~LogTail() = default;
+LogTail::LogTail(LogTail&&) noexcept = default;
+LogTail& LogTail::operator=(LogTail&&) noexcept = default;
+
+Status LogTail::read_new(size_t chunk_rows, const std::function<Status(const LogChunk&)>& fn) {
+  chunk_rows = std::max<size_t>(chunk_rows, 1);
+  if (!state_->reader) {
+    serve::PredictionLogFilter filter;
+    filter.since_us = state_->start_us;
+    auto reader =
+        serve::PredictionLogReader::open(serve::prediction_log_dir(state_->store_root), state_->model, filter);
+    if (!reader.ok()) return reader.status();  // kNotFound until the model's first record
+    state_->reader.emplace(std::move(reader).value());
+  }
+  LogChunk chunk;
+  std::vector<TensorJson::Tensor> inputs, outputs;
+  serve::PredictionRecord r;
+  for (;;) {
+    SLIPWAY_ASSIGN_OR_RETURN(bool more, state_->reader->next(r));
+    if (!more) break;
+    if (!TensorJson(r.outputs_json).parse(outputs)) continue;  // unreadable tensors: skipped, not fatal
+    if (r.inputs_json.empty()) {
+      inputs.clear();
+    } else if (!TensorJson(r.inputs_json).parse(inputs)) {
+      continue;
+    }
+    ChunkBuilder(chunk).add(r, inputs, outputs);
+    if (chunk.rows() >= chunk_rows) {
+      SLIPWAY_RETURN_IF_ERROR(fn(chunk));
+      chunk = LogChunk{};
+    }
+  }
   if (chunk.rows() > 0) SLIPWAY_RETURN_IF_ERROR(fn(chunk));
   return {};
 }

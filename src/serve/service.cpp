@@ -345,14 +345,17 @@ void InferenceService::infer(InferRequest request, InferCallback done) {
   }
   if (p.logged && impl_->options.log_inputs) p.inputs = std::move(request.inputs);
 
-  // Inline when the request is bigger than a batch, or when nothing is queued and no other request
-  // of this model is predicting inline (then waiting could only add latency).
+  // Inline when the request is bigger than a batch, when batches are of one row (nothing to merge:
+  // a hand-off to the batch thread would only add two context switches), or when nothing is queued
+  // and no other request of this model is predicting inline (then waiting could only add latency).
   bool claimed = false;
   const bool oversize = p.rows > slot->batching.max_batch_size;
-  if (!oversize && slot->batching.inline_fast_path && slot->queue_size.load(std::memory_order_acquire) == 0) {
+  const bool unbatched = slot->batching.max_batch_size <= 1 && slot->batching.inline_fast_path;
+  if (!oversize && !unbatched && slot->batching.inline_fast_path &&
+      slot->queue_size.load(std::memory_order_acquire) == 0) {
     claimed = !slot->inline_busy.exchange(true, std::memory_order_acq_rel);
   }
-  if (oversize || claimed) {
+  if (oversize || claimed || unbatched) {
     const ServedVersion& v = *p.version;
     thread_local std::vector<float> out;
     out.resize(p.rows * v.n_outputs());

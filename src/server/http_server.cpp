@@ -93,7 +93,12 @@ namespace {
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(Impl& server, Worker& worker, tcp::socket socket)
-      : server_(server), worker_(worker), stream_(std::move(socket)) {
+      : server_(server), worker_(worker), stream_(worker.ioc.get_executor()) {
+    // The accepted socket's descriptor moves into a stream typed on the worker's own executor: the
+    // type-erased executor of beast::tcp_stream costs a copy and a destroy per operation.
+    beast::error_code ec;
+    const auto protocol = socket.local_endpoint(ec).protocol();
+    if (!ec) stream_.socket().assign(protocol, socket.release(ec), ec);
     ++server_.live_connections;
   }
   ~Connection() {
@@ -373,7 +378,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   Impl& server_;
   Worker& worker_;
-  beast::tcp_stream stream_;
+  beast::basic_stream<tcp, asio::io_context::executor_type, beast::unlimited_rate_policy> stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   Request request_;

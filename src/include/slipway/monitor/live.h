@@ -54,6 +54,9 @@ struct LiveMonitorOptions {
   SummaryOptions summary;
   std::vector<AlertRule> rules;
   std::function<void(std::string_view)> log;  // events a person should see
+  // Makes every prediction answered so far readable (the prediction log's flush); called before a
+  // window is read. Records still in flight land in the next window: none is lost or counted twice.
+  std::function<void()> flush_log;
 };
 
 struct LiveWindowResult {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -49,6 +50,23 @@ struct LogChunk {
 // stops the walk and returns it. kNotFound when the model has never been logged.
 Status visit_log_chunks(const std::filesystem::path& store_root, const LogWindowSpec& spec, size_t chunk_rows,
                         const std::function<Status(const LogChunk&)>& fn);
+
+// Follows one model's log: each read_new() hands over, in chunks, the records appended since the
+// previous call (in log order, whatever their times), so consecutive windows of the server's
+// monitoring neither miss nor repeat a record written late. The first call starts at `start_us`
+// (records that arrived before it are skipped).
+class LogTail {
+ public:
+  LogTail(std::filesystem::path store_root, std::string model, int64_t start_us);
+  ~LogTail();
+  LogTail(LogTail&&) noexcept;
+  LogTail& operator=(LogTail&&) noexcept;
+  Status read_new(size_t chunk_rows, const std::function<Status(const LogChunk&)>& fn);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 // The whole window in memory (tests, small windows, reports).
 Result<LogChunk> read_log_window(const std::filesystem::path& store_root, const LogWindowSpec& spec);

@@ -38,19 +38,31 @@ class TensorJson {
 
   explicit TensorJson(std::string_view text) : s_(text) {}
 
+  // Reuses the tensors (and their buffers) already in `out`: records of one model have the same
+  // shape, so reading one allocates nothing after the first.
   bool parse(std::vector<Tensor>& out) {
-    out.clear();
+    size_t used = 0;
+    auto finish = [&](bool ok) {
+      out.resize(used);
+      return ok;
+    };
     ws();
-    if (!eat('[')) return false;
+    if (!eat('[')) return finish(false);
     ws();
-    if (eat(']')) return true;
+    if (eat(']')) return finish(true);
     for (;;) {
-      Tensor t;
-      if (!tensor(t)) return false;
-      out.push_back(std::move(t));
+      if (used == out.size()) out.emplace_back();
+      Tensor& t = out[used];
+      t.name.clear();
+      t.bytes = false;
+      t.numbers.clear();
+      t.strings.clear();
+      t.null.clear();
+      if (!tensor(t)) return finish(false);
+      ++used;
       ws();
-      if (eat(']')) return true;
-      if (!eat(',')) return false;
+      if (eat(']')) return finish(true);
+      if (!eat(',')) return finish(false);
     }
   }
 
@@ -195,8 +207,9 @@ class TensorJson {
   bool tensor(Tensor& t) {
     if (!eat('{')) return false;
     if (eat('}')) return true;
-    std::string key;
-    std::string datatype;
+    thread_local std::string key;
+    thread_local std::string datatype;
+    datatype.clear();
     for (;;) {
       if (!string(key) || !eat(':')) return false;
       if (key == "name") {

@@ -8,6 +8,7 @@
 // - a connection waiting for its next request is "idle" (a plain read with the idle timeout);
 //   from the first byte on, the whole request must arrive before the request deadline (slowloris);
 //   stop() closes idle connections at once and lets the others finish their current request.
+#include <charconv>
 #include <utility>  // before Asio: under C++20 with GCC 12 Asio needs it first
 
 #include <array>
@@ -312,13 +313,31 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (worker_.stopping || server_.stopping.load(std::memory_order_relaxed)) keep_alive_ = false;
     const int status = response_.status;
     const bool no_body = request_.method == Method::kHead || status == 204 || status == 304;
+    // Plain appends (every response passes here: no format-string parsing).
+    char digits[24];
+    auto number = [&](auto value) {
+      auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), value);
+      head_.append(digits, ec == std::errc() ? end : digits);
+    };
     head_.clear();
-    fmt::format_to(std::back_inserter(head_), "HTTP/1.1 {} {}\r\n", status, status_reason(status));
+    head_.append("HTTP/1.1 ");
+    number(status);
+    head_ += ' ';
+    head_.append(status_reason(status));
+    head_.append("\r\n");
     if (status != 204 && status != 304) {
-      fmt::format_to(std::back_inserter(head_), "Content-Type: {}\r\nContent-Length: {}\r\n", response_.content_type,
-                     response_.body.size());
+      head_.append("Content-Type: ");
+      head_.append(response_.content_type);
+      head_.append("\r\nContent-Length: ");
+      number(response_.body.size());
+      head_.append("\r\n");
     }
-    for (const auto& h : response_.headers) fmt::format_to(std::back_inserter(head_), "{}: {}\r\n", h.name, h.value);
+    for (const auto& h : response_.headers) {
+      head_.append(h.name);
+      head_.append(": ");
+      head_.append(h.value);
+      head_.append("\r\n");
+    }
     if (!keep_alive_) head_.append("Connection: close\r\n");
     head_.append("\r\n");
     stream_.expires_after(options().write_timeout);

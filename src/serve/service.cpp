@@ -67,12 +67,17 @@ void detail::ModelSlot::finish(Pending& p, Result<InferResponse> result, Clock::
     append_tensors_json(result->outputs, record->outputs_json);
     record->tags = std::move(p.tags);
   }
+  // Counters before the answer (a client that scrapes /metrics right after its answer sees itself
+  // counted); durations after it (they include handing the answer over).
+  if (ok) {
+    stats.success.fetch_add(1, std::memory_order_relaxed);
+    stats.inferences.fetch_add(p.rows, std::memory_order_relaxed);
+  } else {
+    stats.failure.fetch_add(1, std::memory_order_relaxed);
+  }
   p.done(std::move(result));
   Clock::time_point end = Clock::now();
-  if (!ok) {
-    stats.failure.fetch_add(1, std::memory_order_relaxed);
-    return;
-  }
+  if (!ok) return;
   if (record) {
     record->latency_us = std::chrono::duration_cast<std::chrono::microseconds>(end - p.received).count();
     prediction_log->try_append(std::move(*record));
@@ -80,8 +85,6 @@ void detail::ModelSlot::finish(Pending& p, Result<InferResponse> result, Clock::
   double total = seconds_between(p.received, end);
   double queue = seconds_between(p.enqueued, compute_start);
   double compute = seconds_between(compute_start, compute_end);
-  stats.success.fetch_add(1, std::memory_order_relaxed);
-  stats.inferences.fetch_add(p.rows, std::memory_order_relaxed);
   stats.request.observe(total);
   stats.queue.observe(queue);
   stats.compute.observe(compute);

@@ -118,8 +118,6 @@ void add_slice_row(TextTable& t, const monitor::PerformanceSlice& s, bool regres
 }
 
 int run_performance(Context& ctx, const PerformanceArgs& args) {
-  auto store = ctx.open_store();
-  if (!store.ok()) return report_error(store.status());
   const int64_t now = monitor::unix_now_us();
   auto window = monitor::parse_log_window(args.model, now);
   if (!window.ok()) return report_error(window.status());
@@ -137,16 +135,15 @@ int run_performance(Context& ctx, const PerformanceArgs& args) {
   }
   if (args.last > 0) options.window.last_rows = args.last;
   if (!args.bucket.empty()) {
-    // A duration: parse it as "that long before 0" and negate.
-    auto t = monitor::parse_time_text(args.bucket, "--by-time", 0);
-    if (!t.ok() || *t >= 0) {
-      return report_error(make_error(ErrorCode::kInvalidArgument, "--by-time '{}': expected a duration such as 1h or 1d",
-                                     args.bucket));
-    }
-    options.bucket_us = -*t;
+    auto width = monitor::parse_duration(args.bucket, "--by-time");
+    if (!width.ok()) return report_error(width.status());
+    options.bucket_us = width->count();
   }
   options.segments = args.segments;
   options.min_segment_rows = args.min_rows;
+  // The arguments first, so a typo is named before anything is opened.
+  auto store = ctx.open_store();
+  if (!store.ok()) return report_error(store.status());
   auto report = monitor::compute_performance(**store, options);
   if (!report.ok()) return report_error(report.status());
   const auto& r = *report;

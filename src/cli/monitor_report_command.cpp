@@ -34,13 +34,9 @@ struct ReportArgs {
   double drift_share = 0.5;
 };
 
-// A duration such as 1h: parsed as "that long before 0" and negated.
 Result<int64_t> parse_duration(const std::string& text, const char* flag) {
-  auto t = monitor::parse_time_text(text, flag, 0);
-  if (!t.ok() || *t >= 0) {
-    return make_error(ErrorCode::kInvalidArgument, "{} '{}': expected a duration such as 30m, 1h or 1d", flag, text);
-  }
-  return -*t;
+  SLIPWAY_ASSIGN_OR_RETURN(auto d, monitor::parse_duration(text, flag));
+  return d.count();
 }
 
 Status write_file(const std::string& path, const std::string& text, const char* flag) {

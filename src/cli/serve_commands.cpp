@@ -318,10 +318,10 @@ Result<std::unique_ptr<ServingSetup>> setup_serving(Context& ctx, ServeArgs& arg
       monitor::LiveMonitorOptions live;
       live.store_root = root;
       live.models = live_models;
-      SLIPWAY_ASSIGN_OR_RETURN(auto interval, parse_duration_text(args.monitor_interval, "--monitor-interval"));
-      SLIPWAY_ASSIGN_OR_RETURN(auto look_back, parse_duration_text(args.performance_window, "--performance-window"));
-      live.interval = interval;
-      live.performance_window = look_back;
+      SLIPWAY_ASSIGN_OR_RETURN(auto interval, monitor::parse_duration(args.monitor_interval, "--monitor-interval"));
+      SLIPWAY_ASSIGN_OR_RETURN(auto look_back, monitor::parse_duration(args.performance_window, "--performance-window"));
+      live.interval = std::chrono::duration_cast<std::chrono::milliseconds>(interval);
+      live.performance_window = std::chrono::duration_cast<std::chrono::milliseconds>(look_back);
       live.reference = args.reference;
       live.segments = args.segments;
       if (!args.alerts.empty()) {
@@ -389,15 +389,6 @@ int run_serve(Context& ctx, ServeArgs& args) {
 }
 
 }  // namespace
-
-Result<std::chrono::milliseconds> parse_duration_text(const std::string& text, const char* flag) {
-  // A duration is "that long before 0" to the time parser.
-  auto t = monitor::parse_time_text(text, flag, 0);
-  if (!t.ok() || *t >= 0) {
-    return make_error(ErrorCode::kInvalidArgument, "{} '{}': expected a duration such as 30s, 5m, 1h or 1d", flag, text);
-  }
-  return std::chrono::milliseconds(-*t / 1000);
-}
 
 void add_prediction_log_flags(CLI::App* cmd, ServeArgs& args) {
   cmd->add_option("--log-predictions", args.log_predictions,

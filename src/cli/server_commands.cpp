@@ -9,6 +9,7 @@
 #include "context.h"
 #include "output.h"
 #include "serving_setup.h"
+#include "slipway/monitor/time_text.h"
 #include "slipway/serve/grpc_server.h"
 #include "slipway/serve/rest.h"
 #include "slipway/server/tracking_server.h"
@@ -17,33 +18,10 @@ namespace slipway::cli {
 
 namespace {
 
-// "24h", "30m", "90s", "500ms", or a plain number of seconds.
+// "24h", "30m", "90s", "500ms", or a plain number of seconds (slipway/monitor/time_text.h).
 Result<std::chrono::milliseconds> parse_duration(const std::string& text, const char* flag) {
-  size_t digits = 0;
-  while (digits < text.size() && (std::isdigit(static_cast<unsigned char>(text[digits])) != 0)) ++digits;
-  std::string unit = text.substr(digits);
-  if (digits == 0 || digits > 12) {
-    return make_error(ErrorCode::kInvalidArgument, "{} '{}': expected a duration such as 24h, 30m, 90s or 500ms",
-                      flag, text);
-  }
-  int64_t n = std::stoll(text.substr(0, digits));
-  int64_t ms = 0;
-  if (unit.empty() || unit == "s") {
-    ms = n * 1000;
-  } else if (unit == "ms") {
-    ms = n;
-  } else if (unit == "m") {
-    ms = n * 60 * 1000;
-  } else if (unit == "h") {
-    ms = n * 3600 * 1000;
-  } else if (unit == "d") {
-    ms = n * 86400 * 1000;
-  } else {
-    return make_error(ErrorCode::kInvalidArgument, "{} '{}': unknown unit '{}' (use ms, s, m, h or d)", flag, text,
-                      unit);
-  }
-  if (ms <= 0) return make_error(ErrorCode::kInvalidArgument, "{} must be more than 0, got '{}'", flag, text);
-  return std::chrono::milliseconds(ms);
+  SLIPWAY_ASSIGN_OR_RETURN(auto d, monitor::parse_duration(text, flag));
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d);
 }
 
 struct ServerArgs {

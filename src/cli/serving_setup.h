@@ -81,9 +81,6 @@ struct ServingSetup {
 // Resolves `args` (models, --name, --config, batching, log flags) into a running service.
 Result<std::unique_ptr<ServingSetup>> setup_serving(Context& ctx, ServeArgs& args);
 
-// "30s", "5m", "1h", "1d" as milliseconds; `flag` names the option in the error.
-Result<std::chrono::milliseconds> parse_duration_text(const std::string& text, const char* flag);
-
 // --log-predictions, --no-log-inputs, --log-fsync, and the monitoring flags.
 void add_prediction_log_flags(CLI::App* cmd, ServeArgs& args);
 

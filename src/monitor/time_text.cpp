@@ -80,6 +80,33 @@ Result<int64_t> parse_time_text(std::string_view text, std::string_view flag, in
   return ((days * 86400 + h * 3600 + mi * 60 + s - offset_s) * 1'000'000) + micros;
 }
 
+Result<std::chrono::microseconds> parse_duration(std::string_view text, std::string_view flag) {
+  auto bad = [&] {
+    return make_error(ErrorCode::kInvalidArgument, "{} '{}': expected a duration such as 30m, 1h or 1d", flag, text);
+  };
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits])) != 0) ++digits;
+  if (digits == 0 || digits > 12) return bad();
+  const int64_t n = std::stoll(std::string(text.substr(0, digits)));
+  const std::string_view unit = text.substr(digits);
+  int64_t us = 0;
+  if (unit.empty() || unit == "s") {
+    us = n * 1'000'000;
+  } else if (unit == "ms") {
+    us = n * 1'000;
+  } else if (unit == "m") {
+    us = n * 60'000'000;
+  } else if (unit == "h") {
+    us = n * 3'600'000'000;
+  } else if (unit == "d") {
+    us = n * 86'400'000'000;
+  } else {
+    return bad();
+  }
+  if (us <= 0) return make_error(ErrorCode::kInvalidArgument, "{} must be more than 0, got '{}'", flag, text);
+  return std::chrono::microseconds(us);
+}
+
 int64_t unix_now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();

@@ -12,6 +12,7 @@
 #include "output.h"
 #include "slipway/monitor/feedback.h"
 #include "slipway/monitor/performance.h"
+#include "slipway/monitor/report.h"
 #include "slipway/monitor/time_text.h"
 
 namespace slipway::cli {
@@ -63,37 +64,6 @@ struct PerformanceArgs {
 };
 
 std::string opt(const std::optional<double>& v) { return v ? format_number(*v) : "-"; }
-
-nlohmann::json slice_json(const monitor::PerformanceSlice& s) {
-  nlohmann::json j = {{"predictions", s.predictions},
-                      {"labelled", s.labelled},
-                      {"unusable_labels", s.unusable_labels},
-                      {"latency_ms", {{"p50", s.latency_p50_ms}, {"p95", s.latency_p95_ms}, {"p99", s.latency_p99_ms}}}};
-  if (!s.column.empty()) {
-    j["column"] = s.column;
-    j["value"] = s.value;
-  }
-  auto put = [&](const char* name, const std::optional<double>& v) {
-    if (v) j[name] = *v;
-  };
-  put("accuracy", s.accuracy);
-  put("auc", s.auc);
-  put("log_loss", s.log_loss);
-  put("precision", s.precision);
-  put("recall", s.recall);
-  put("f1", s.f1);
-  put("error_rate", s.error_rate);
-  put("rmse", s.rmse);
-  put("mae", s.mae);
-  put("r2", s.r2);
-  nlohmann::json values = nlohmann::json::object();
-  for (const auto& b : s.values) {
-    values[b.name] = {{"n", b.n},           {"sum", b.sum},         {"mean", b.mean},
-                      {"ci95_low", b.ci_low}, {"ci95_high", b.ci_high}, {"per_1k", b.per_1k}};
-  }
-  j["values"] = values;
-  return j;
-}
 
 void add_slice_row(TextTable& t, const monitor::PerformanceSlice& s, bool regression, const std::string& label) {
   std::vector<std::string> row = {label, human_count(s.predictions), human_count(s.labelled)};
@@ -148,23 +118,7 @@ int run_performance(Context& ctx, const PerformanceArgs& args) {
   if (!report.ok()) return report_error(report.status());
   const auto& r = *report;
   if (ctx.json) {
-    nlohmann::json j = {{"model", r.model},
-                        {"task", r.task},
-                        {"classes", r.classes},
-                        {"overall", slice_json(r.overall)},
-                        {"feedback_rows", r.feedback_rows},
-                        {"feedback_outside_window", r.feedback_outside},
-                        {"feedback_duplicates", r.feedback_duplicates}};
-    for (const auto* group : {&r.by_version, &r.by_segment, &r.by_time, &r.worst_segments}) {
-      nlohmann::json list = nlohmann::json::array();
-      for (const auto& s : *group) list.push_back(slice_json(s));
-      const char* key = group == &r.by_version ? "by_version"
-                        : group == &r.by_segment ? "by_segment"
-                        : group == &r.by_time    ? "by_time"
-                                                 : "worst_segments";
-      j[key] = list;
-    }
-    print_json(j);
+    print_json(monitor::to_json(r));  // the same document `monitor report --json` carries
     return kExitOk;
   }
   const bool regression = r.task == "regression";

@@ -59,6 +59,46 @@ size_t numeric_cell(const std::vector<double>& edges, double v) {
   return static_cast<size_t>(std::lower_bound(edges.begin(), edges.end(), v) - edges.begin()) + 1;
 }
 
+// numeric_cell with a lookup: equal-width slices of [e_0, e_E] remember where lower_bound starts,
+// so a value costs a multiply and a search over the few edges of its slice. Exact: the answer is
+// checked against its neighbours and falls back to the full search when rounding put it off by one.
+class CellIndex {
+ public:
+  explicit CellIndex(const std::vector<double>& edges) : edges_(edges) {
+    const size_t n = edges.size();
+    if (n < 64 || !(edges.front() < edges.back()) || !std::isfinite(edges.back() - edges.front())) return;
+    lo_ = edges.front();
+    scale_ = static_cast<double>(kSlices) / (edges.back() - edges.front());
+    start_.resize(kSlices + 1);
+    size_t k = 0;
+    for (size_t j = 0; j <= kSlices; ++j) {
+      const double at = lo_ + static_cast<double>(j) / scale_;
+      while (k < n && edges[k] < at) ++k;
+      start_[j] = static_cast<uint32_t>(k);
+    }
+  }
+  size_t cell(double v) const {
+    if (start_.empty()) return numeric_cell(edges_, v);
+    if (v < edges_.front()) return 0;
+    if (v > edges_.back()) return edges_.size() + 1;
+    const double x = (v - lo_) * scale_;
+    const size_t j = std::min<size_t>(kSlices - 1, x > 0 ? static_cast<size_t>(x) : 0);
+    const size_t a = start_[j] > 0 ? start_[j] - 1 : 0;
+    const size_t b = std::min<size_t>(edges_.size(), static_cast<size_t>(start_[j + 1]) + 1);
+    const size_t p = static_cast<size_t>(std::lower_bound(edges_.begin() + static_cast<ptrdiff_t>(a),
+                                                          edges_.begin() + static_cast<ptrdiff_t>(b), v) -
+                                         edges_.begin());
+    const bool right = (p == edges_.size() || v <= edges_[p]) && (p == 0 || edges_[p - 1] < v);
+    return right ? p + 1 : numeric_cell(edges_, v);
+  }
+
+ private:
+  static constexpr size_t kSlices = 4096;
+  const std::vector<double>& edges_;
+  double lo_ = 0, scale_ = 0;
+  std::vector<uint32_t> start_;
+};
+
 struct Cdf {
   std::vector<double> at;  // F at -inf, e_0, ..., e_{E-1}, +inf
 };
@@ -292,12 +332,13 @@ Status FrameSummary::add(const Frame& frame) {
     }
     if (s.kind == ColumnKind::kNumeric) {
       bool first = s.values() == 0;
+      const CellIndex index(s.edges);
       for (double v : column->numbers) {
         if (std::isnan(v)) {
           ++s.missing;
           continue;
         }
-        ++s.counts[numeric_cell(s.edges, v)];
+        ++s.counts[index.cell(v)];
         s.sum += v;
         s.sum_squares += static_cast<long double>(v) * v;
         if (first) {

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "alert_internal.h"
+#include "slipway/serve/prometheus.h"
 #include "slipway/monitor/alerts.h"
 #include "slipway/store/store.h"
 
@@ -87,20 +88,6 @@ double worst_value(const AlertCondition& condition, const std::vector<const Metr
   return out;
 }
 
-std::string escape_label(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 constexpr const char* kInterrupted =
     "interrupted: slipway stopped before this action finished; not run again (it may have run)";
@@ -442,14 +429,14 @@ std::string AlertEngine::render_metrics() const {
       "# HELP slipway_alert_state State of an alert rule for a model: 0 inactive, 1 pending, 2 firing.\n"
       "# TYPE slipway_alert_state gauge\n";
   for (const auto& [key, st] : impl_->states) {
-    out += fmt::format("slipway_alert_state{{rule=\"{}\",model=\"{}\"}} {}\n", escape_label(key.first),
-                       escape_label(key.second), static_cast<int>(st.state));
+    out += fmt::format("slipway_alert_state{{rule=\"{}\",model=\"{}\"}} {}\n", serve::prometheus_label_value(key.first),
+                       serve::prometheus_label_value(key.second), static_cast<int>(st.state));
   }
   out +=
       "# HELP slipway_alert_firings_total Firings started by this process, per rule.\n"
       "# TYPE slipway_alert_firings_total counter\n";
   for (const auto& [rule, n] : impl_->firings_total) {
-    out += fmt::format("slipway_alert_firings_total{{rule=\"{}\"}} {}\n", escape_label(rule), n);
+    out += fmt::format("slipway_alert_firings_total{{rule=\"{}\"}} {}\n", serve::prometheus_label_value(rule), n);
   }
   return out;
 }

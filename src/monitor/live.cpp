@@ -1,5 +1,6 @@
 // LiveMonitor: windows of the prediction log -> drift, performance, latency -> gauges and alerts
 // (live.h).
+#include "slipway/serve/prometheus.h"
 #include "slipway/monitor/live.h"
 
 #include <algorithm>
@@ -108,20 +109,6 @@ void sample(std::vector<MetricSample>& out, const std::string& model, std::strin
   out.push_back(MetricSample{std::move(metric), std::move(labels), model, value});
 }
 
-std::string escape_label(std::string_view v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -497,8 +484,8 @@ std::string LiveMonitor::render_metrics() const {
       }
       auto [it, fresh] = families.try_emplace(name);
       if (fresh) order.push_back(name);
-      std::string labels = fmt::format("model=\"{}\"", escape_label(s.model));
-      for (const auto& [k, v] : s.labels) labels += fmt::format(",{}=\"{}\"", k, escape_label(v));
+      std::string labels = fmt::format("model=\"{}\"", serve::prometheus_label_value(s.model));
+      for (const auto& [k, v] : s.labels) labels += fmt::format(",{}=\"{}\"", k, serve::prometheus_label_value(v));
       it->second += fmt::format("{}{{{}}} {}\n", name, labels, value);
     }
   }

@@ -1,5 +1,6 @@
 // Host CPU / memory from /proc, the process's descriptors, GPUs through a dlopen'd NVML
 // (system_health.h).
+#include "slipway/serve/prometheus.h"
 #include "slipway/monitor/system_health.h"
 
 #include <dirent.h>
@@ -68,14 +69,6 @@ const Nvml& nvml() {
   return n;
 }
 
-std::string escape(std::string_view v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') out += '\\';
-    out += c == '\n' ? ' ' : c;
-  }
-  return out;
-}
 
 void gauge(std::string& out, const char* name, const char* help, double value, const char* type = "gauge") {
   fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, value);
@@ -150,7 +143,7 @@ std::string render_system_metrics() {
   if (n.available) {
     fmt::format_to(std::back_inserter(out), "slipway_gpu_available{{reason=\"\"}} 1\n");
   } else {
-    fmt::format_to(std::back_inserter(out), "slipway_gpu_available{{reason=\"{}\"}} 0\n", escape(n.reason));
+    fmt::format_to(std::back_inserter(out), "slipway_gpu_available{{reason=\"{}\"}} 0\n", serve::prometheus_label_value(n.reason));
   }
   if (n.available && count > 0) {
     out += "# HELP slipway_gpu_utilization_ratio GPU busy time over the last sample period (0-1).\n"

@@ -10,17 +10,17 @@
 #include <fmt/format.h>
 
 #include "detail/service_impl.h"
+#include "slipway/serve/prometheus.h"
 
 namespace slipway::serve {
-namespace {
 
-std::string escape_label(std::string_view value) {
+std::string prometheus_label_value(std::string_view value) {
   std::string out;
+  out.reserve(value.size());
   for (char c : value) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += c;
     } else if (c == '\n') {
       out += "\\n";
     } else {
@@ -29,6 +29,10 @@ std::string escape_label(std::string_view value) {
   }
   return out;
 }
+
+namespace {
+
+std::string escape_label(std::string_view value) { return prometheus_label_value(value); }
 
 struct Series {
   std::string labels;  // model="m",version="1"

@@ -68,7 +68,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", log.status().message().c_str());
     return 3;
   }
-  char buf[160];
   const long t0 = 1'767'225'600'000'000;  // 2026-01-01
   for (long i = 0; i < records; ++i) {
     Row r = draw(rng, true);
@@ -78,23 +77,29 @@ int main(int argc, char** argv) {
     rec.model = model;
     rec.version = 1;
     rec.latency_us = 40;
-    std::string& in = rec.inputs_json;
-    in.reserve(1400);
-    in += '[';
+    // As the server logs them: typed tensors, stored as raw bytes.
+    auto tensor = [](std::string name, slipway::serve::DataType type) {
+      slipway::serve::Tensor t;
+      t.name = std::move(name);
+      t.datatype = type;
+      t.shape = {1};
+      return t;
+    };
+    rec.inputs.reserve(kNumeric + kCategorical);
     for (int k = 0; k < kNumeric; ++k) {
-      std::snprintf(buf, sizeof(buf), "%s{\"name\":\"x%d\",\"datatype\":\"FP64\",\"shape\":[1],\"data\":[%.9g]}",
-                    k ? "," : "", k, r.x[k]);
-      in += buf;
+      auto t = tensor("x" + std::to_string(k), slipway::serve::DataType::kFp64);
+      t.raw.assign(reinterpret_cast<const char*>(&r.x[k]), sizeof(double));
+      rec.inputs.push_back(std::move(t));
     }
     for (int k = 0; k < kCategorical; ++k) {
-      std::snprintf(buf, sizeof(buf), ",{\"name\":\"c%d\",\"datatype\":\"BYTES\",\"shape\":[1],\"data\":[\"cat%d\"]}", k,
-                    r.c[k]);
-      in += buf;
+      auto t = tensor("c" + std::to_string(k), slipway::serve::DataType::kBytes);
+      t.strings.push_back("cat" + std::to_string(r.c[k]));
+      rec.inputs.push_back(std::move(t));
     }
-    in += ']';
-    std::snprintf(buf, sizeof(buf), "[{\"name\":\"probability\",\"datatype\":\"FP32\",\"shape\":[1],\"data\":[%.6g]}]",
-                  1.0 / (1.0 + std::exp(-r.x[0])));
-    rec.outputs_json = buf;
+    auto out = tensor("probability", slipway::serve::DataType::kFp32);
+    const auto p = static_cast<float>(1.0 / (1.0 + std::exp(-r.x[0])));
+    out.raw.assign(reinterpret_cast<const char*>(&p), sizeof(float));
+    rec.outputs.push_back(std::move(out));
     while (!(*log)->try_append(std::move(rec))) (*log)->flush();  // the queue is full: let it drain
   }
   (*log)->flush();

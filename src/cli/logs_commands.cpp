@@ -108,7 +108,7 @@ std::string jsonl_line(const PredictionRecord& r) {
   return fmt::format(
       R"({{"request_id":{},"time":"{}","time_us":{},"model":{},"version":{},"latency_us":{},"inputs":{},"outputs":{},"tags":{}}})",
       json_string(r.request_id), iso_time(r.time_us), r.time_us, json_string(r.model), r.version, r.latency_us,
-      json_value(r.inputs_json), json_value(r.outputs_json), tags_json(r));
+      json_value(r.inputs_as_json()), json_value(r.outputs_as_json()), tags_json(r));
 }
 
 std::string csv_field(const std::string& s) {
@@ -125,8 +125,8 @@ constexpr const char* kCsvHeader = "request_id,time,time_us,model,version,latenc
 
 std::string csv_line(const PredictionRecord& r) {
   return fmt::format("{},{},{},{},{},{},{},{},{}", csv_field(r.request_id), iso_time(r.time_us), r.time_us,
-                     csv_field(r.model), r.version, r.latency_us, csv_field(r.inputs_json),
-                     csv_field(r.outputs_json), csv_field(r.tags.empty() ? "" : tags_json(r)));
+                     csv_field(r.model), r.version, r.latency_us, csv_field(r.inputs_as_json()),
+                     csv_field(r.outputs_as_json()), csv_field(r.tags.empty() ? "" : tags_json(r)));
 }
 
 std::string shorten(const std::string& s, size_t width) {
@@ -139,7 +139,7 @@ std::string shorten(const std::string& s, size_t width) {
 std::string human_line(const PredictionRecord& r) {
   return fmt::format("{}  {}/{}  {}  {:.3f} ms  inputs={}  outputs={}", iso_time(r.time_us), r.model, r.version,
                      r.request_id.empty() ? "-" : r.request_id, static_cast<double>(r.latency_us) / 1000.0,
-                     shorten(r.inputs_json, 100), shorten(r.outputs_json, 100));
+                     shorten(r.inputs_as_json(), 100), shorten(r.outputs_as_json(), 100));
 }
 
 void warn_damage(const PredictionLogReader& reader, size_t& reported) {

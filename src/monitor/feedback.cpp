@@ -2,6 +2,7 @@
 // monitor_feedback table (feedback.h).
 #include "slipway/monitor/feedback.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -218,9 +219,15 @@ size_t RequestIdIndex::size() const { return state_->rows.size(); }
 
 namespace {
 
-// Rows of a logged request: the length of its first output tensor's data.
-uint32_t rows_of(const std::string& outputs_json) {
-  auto j = json::parse(outputs_json, nullptr, false);
+// Rows of a logged request: the first dimension of its first output tensor (the length of its data
+// for version-1 records, which kept the tensors as JSON).
+uint32_t rows_of(const serve::PredictionRecord& r) {
+  if (!r.outputs.empty()) {
+    const auto& shape = r.outputs.front().shape;
+    if (shape.empty()) return 1;
+    return static_cast<uint32_t>(std::clamp<int64_t>(shape.front(), 1, UINT32_MAX));
+  }
+  auto j = json::parse(r.outputs_json, nullptr, false);
   if (!j.is_array() || j.empty() || !j[0].is_object()) return 1;
   auto data = j[0].find("data");
   if (data == j[0].end() || !data->is_array() || data->empty()) return 1;
@@ -271,7 +278,7 @@ Result<std::optional<std::string>> RequestIdIndex::canonical(std::string_view ro
   for (;;) {
     SLIPWAY_ASSIGN_OR_RETURN(bool more, state_->reader->next(record));
     if (!more) break;
-    state_->rows[record.request_id] = rows_of(record.outputs_json);
+    state_->rows[record.request_id] = rows_of(record);
   }
   return lookup(state_->rows, row_id);
 }

@@ -243,7 +243,11 @@ struct LiveMonitor::Impl {
       res.window_start_us = start;
       res.window_end_us = end;
       ModelState& model_state = models[m.name];
-      if (!model_state.tail) model_state.tail.emplace(options.store_root, m.name, start_us);
+      if (!model_state.tail) {
+        model_state.tail.emplace(options.store_root, m.name, start_us);
+        // Served from a file with no --reference: no input drift, so the inputs are not decoded.
+        if (options.reference.empty() && m.registry_name.empty()) model_state.tail->set_inputs_wanted(false);
+      }
       LatencyHistogram latency;
       std::map<int64_t, FrameSummary> current, current_outputs;
       std::map<int64_t, uint64_t> rows_by_version;

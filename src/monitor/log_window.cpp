@@ -33,6 +33,7 @@ class TensorJson {
     std::vector<double> numbers;
     std::vector<std::string> strings;
     std::vector<bool> null;  // per element (BYTES only)
+    int64_t rows = -1;       // the shape's first dimension (1 for a scalar); -1 when not given
     size_t count() const { return bytes ? strings.size() : numbers.size(); }
   };
 
@@ -58,6 +59,7 @@ class TensorJson {
       t.numbers.clear();
       t.strings.clear();
       t.null.clear();
+      t.rows = -1;
       if (!tensor(t)) return finish(false);
       ++used;
       ws();
@@ -204,6 +206,20 @@ class TensorJson {
       if (!eat(',')) return false;
     }
   }
+  bool shape(Tensor& t) {
+    if (!eat('[')) return false;
+    if (eat(']')) {
+      t.rows = 1;
+      return true;
+    }
+    for (bool first = true;; first = false) {
+      double d = 0;
+      if (!number(d)) return false;
+      if (first) t.rows = d >= 0 && d < 9e15 ? static_cast<int64_t>(d) : -1;
+      if (eat(']')) return true;
+      if (!eat(',')) return false;
+    }
+  }
   bool tensor(Tensor& t) {
     if (!eat('{')) return false;
     if (eat('}')) return true;
@@ -218,6 +234,8 @@ class TensorJson {
         if (!string(datatype)) return false;
       } else if (key == "data") {
         if (!data(t)) return false;
+      } else if (key == "shape") {
+        if (!shape(t)) return false;
       } else if (!skip()) {
         return false;
       }
@@ -240,16 +258,86 @@ class TensorJson {
   size_t i_ = 0;
 };
 
+// Rows of one record: the first dimension of its first output tensor's shape (of the first input's
+// when there is no output shape), else the longest tensor's element count (version-1 records
+// written without shapes).
+size_t record_rows(const std::vector<TensorJson::Tensor>& inputs, const std::vector<TensorJson::Tensor>& outputs) {
+  for (const auto* tensors : {&outputs, &inputs}) {
+    if (!tensors->empty() && tensors->front().rows >= 0) return std::max<size_t>(1, tensors->front().rows);
+  }
+  size_t rows = 1;
+  for (const auto& t : inputs) rows = std::max(rows, t.count());
+  for (const auto& t : outputs) rows = std::max(rows, t.count());
+  return rows;
+}
+
+// Tensors stored as raw bytes (format version 2) into the reader's form, reusing its buffers.
+void from_binary(const std::vector<serve::Tensor>& in, std::vector<TensorJson::Tensor>& out) {
+  out.resize(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    const serve::Tensor& t = in[i];
+    TensorJson::Tensor& o = out[i];
+    o.name.assign(t.name);
+    o.rows = t.shape.empty() ? 1 : t.shape.front();
+    o.numbers.clear();
+    o.strings.clear();
+    o.null.clear();
+    o.bytes = t.datatype == serve::DataType::kBytes;
+    if (o.bytes) {
+      o.strings.assign(t.strings.begin(), t.strings.end());
+      o.null.assign(t.strings.size(), false);
+      continue;
+    }
+    const size_t width = serve::datatype_size(t.datatype);
+    const size_t n = width == 0 ? 0 : t.raw.size() / width;
+    o.numbers.resize(n);
+    if (t.datatype == serve::DataType::kFp32) {
+      const char* p = t.raw.data();
+      for (size_t k = 0; k < n; ++k) {
+        float f;
+        std::memcpy(&f, p + 4 * k, 4);
+        o.numbers[k] = f;
+      }
+    } else if (t.datatype == serve::DataType::kFp64) {
+      std::memcpy(o.numbers.data(), t.raw.data(), 8 * n);
+    } else {
+      for (size_t k = 0; k < n; ++k) o.numbers[k] = t.number_at(k);
+    }
+  }
+}
+
+// A record's tensors in the reader's form, from whichever form the record holds. False: they are
+// not KServe v2 tensors.
+bool decode_tensors(const serve::PredictionRecord& r, std::vector<TensorJson::Tensor>& inputs,
+                    std::vector<TensorJson::Tensor>& outputs) {
+  if (!r.outputs.empty() || r.outputs_json.empty()) {
+    from_binary(r.outputs, outputs);
+  } else if (!TensorJson(r.outputs_json).parse(outputs)) {
+    return false;
+  }
+  if (!r.inputs.empty() || r.inputs_json.empty()) {
+    from_binary(r.inputs, inputs);
+    return true;
+  }
+  return TensorJson(r.inputs_json).parse(inputs);
+}
+
 // Builds a chunk's columns as records arrive; a column first seen late is back-filled as missing.
+// One builder serves a whole walk: it remembers the last record's tensor layout (names, widths) and
+// the columns they went to, so the records of one model — which share a layout — are appended
+// without looking any column up by name.
 class ChunkBuilder {
  public:
   explicit ChunkBuilder(LogChunk& chunk) : chunk_(chunk) {}
 
+  // The chunk was handed over and emptied: forget the columns remembered for it.
+  void restart() {
+    for (auto& layout : layouts_) layout.valid = false;
+  }
+
   void add(const serve::PredictionRecord& r, std::vector<TensorJson::Tensor>& inputs,
            std::vector<TensorJson::Tensor>& outputs) {
-    size_t rows = 1;
-    for (const auto& t : inputs) rows = std::max(rows, t.count());
-    for (const auto& t : outputs) rows = std::max(rows, t.count());
+    const size_t rows = record_rows(inputs, outputs);
     const size_t base = chunk_.rows();
     for (size_t k = 0; k < rows; ++k) {
       chunk_.row_ids.push_back(rows == 1 ? r.request_id : fmt::format("{}#{}", r.request_id, k));
@@ -257,8 +345,17 @@ class ChunkBuilder {
       chunk_.version.push_back(r.version);
       chunk_.latency_us.push_back(r.latency_us);
     }
-    put(chunk_.inputs, inputs, base, rows);
-    put(chunk_.outputs, outputs, base, rows);
+    const size_t end = base + rows;
+    Frame* frames[2] = {&chunk_.inputs, &chunk_.outputs};
+    std::vector<TensorJson::Tensor>* tensors[2] = {&inputs, &outputs};
+    for (int i = 0; i < 2; ++i) {
+      const size_t filled = put(*frames[i], *tensors[i], base, rows, layouts_[i]);
+      frames[i]->rows = end;
+      // Columns this record has no tensor for are padded as missing.
+      if (filled != frames[i]->columns.size()) {
+        for (auto& c : frames[i]->columns) pad(c, end);
+      }
+    }
     for (const auto& [key, value] : r.tags) {
       Column& c = column(chunk_.tags, key, ColumnKind::kCategorical, base);
       for (size_t k = 0; k < rows; ++k) {
@@ -266,14 +363,28 @@ class ChunkBuilder {
         c.missing.push_back(false);
       }
     }
-    const size_t end = base + rows;
-    for (Frame* f : {&chunk_.inputs, &chunk_.outputs, &chunk_.tags}) {
-      f->rows = end;
-      for (auto& c : f->columns) pad(c, end);
-    }
+    chunk_.tags.rows = end;
+    for (auto& c : chunk_.tags.columns) pad(c, end);
   }
 
  private:
+  // Where the previous record's tensors went: per tensor its name, kind and width (columns of a
+  // packed tensor), and the column indices, flattened.
+  struct Layout {
+    struct Entry {
+      std::string name;
+      bool bytes = false;
+      size_t width = 0;
+    };
+    bool valid = false;
+    std::vector<Entry> entries;
+    std::vector<size_t> columns;  // kSkip: a repeated name
+    size_t filled = 0;            // distinct columns
+  };
+  static constexpr size_t kSkip = SIZE_MAX;
+
+  static bool packed(const std::string& name) { return name == "input__0" || name == "output__0"; }
+
   static void pad(Column& c, size_t rows) {
     if (c.kind == ColumnKind::kNumeric) {
       c.numbers.resize(rows, kNaN);
@@ -282,36 +393,86 @@ class ChunkBuilder {
       c.strings.resize(rows);
     }
   }
-  Column& column(Frame& frame, const std::string& name, ColumnKind kind, size_t base, size_t hint = SIZE_MAX) {
-    // Records of one model carry their tensors in the same order: try the same position first.
-    if (hint < frame.columns.size() && frame.columns[hint].name == name) return frame.columns[hint];
-    for (auto& c : frame.columns) {
-      if (c.name == name) return c;
+  static size_t column_index(Frame& frame, const std::string& name, ColumnKind kind, size_t base) {
+    for (size_t i = 0; i < frame.columns.size(); ++i) {
+      if (frame.columns[i].name == name) return i;
     }
     Column c;
     c.name = name;
     c.kind = kind;
     pad(c, base);
     frame.columns.push_back(std::move(c));
-    return frame.columns.back();
+    return frame.columns.size() - 1;
   }
-  void put(Frame& frame, std::vector<TensorJson::Tensor>& tensors, size_t base, size_t rows) {
-    size_t position = 0;
-    for (auto& t : tensors) {
-      if (t.name == "input__0" || t.name == "output__0") {
+  static Column& column(Frame& frame, const std::string& name, ColumnKind kind, size_t base) {
+    return frame.columns[column_index(frame, name, kind, base)];
+  }
+  // "NAME[j]", formatted once per thread and name rather than once per record.
+  static const std::string& packed_name(const std::string& base, size_t j) {
+    thread_local std::map<std::string, std::vector<std::string>, std::less<>> names;
+    auto& list = names[base];
+    while (list.size() <= j) list.push_back(fmt::format("{}[{}]", base, list.size()));
+    return list[j];
+  }
+  static size_t width_of(const TensorJson::Tensor& t, size_t rows) {
+    return packed(t.name) ? (rows == 0 ? 0 : t.count() / rows) : 1;
+  }
+  static bool same_layout(const Layout& layout, const std::vector<TensorJson::Tensor>& tensors, size_t rows) {
+    if (!layout.valid || layout.entries.size() != tensors.size()) return false;
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      const auto& e = layout.entries[i];
+      if (e.bytes != tensors[i].bytes || e.name != tensors[i].name || e.width != width_of(tensors[i], rows)) return false;
+    }
+    return true;
+  }
+  // Appends `rows` values of each tensor to its column(s); returns how many columns it filled.
+  size_t put(Frame& frame, const std::vector<TensorJson::Tensor>& tensors, size_t base, size_t rows,
+             Layout& layout) {
+    if (!same_layout(layout, tensors, rows)) {
+      layout.valid = true;
+      layout.entries.clear();
+      layout.columns.clear();
+      for (const auto& t : tensors) {
+        const size_t width = width_of(t, rows);
+        layout.entries.push_back({t.name, t.bytes, width});
+        if (packed(t.name)) {
+          for (size_t j = 0; j < width; ++j) {
+            layout.columns.push_back(column_index(frame, packed_name(t.name, j), ColumnKind::kNumeric, base));
+          }
+        } else {
+          layout.columns.push_back(
+              column_index(frame, t.name, t.bytes ? ColumnKind::kCategorical : ColumnKind::kNumeric, base));
+        }
+      }
+      // A name given twice in one record: the first tensor fills the column, the others are ignored.
+      layout.filled = 0;
+      std::vector<bool> used(frame.columns.size(), false);
+      for (size_t& index : layout.columns) {
+        if (used[index]) {
+          index = kSkip;
+          continue;
+        }
+        used[index] = true;
+        ++layout.filled;
+        pad(frame.columns[index], base);
+      }
+    }
+    size_t next = 0;
+    for (const auto& t : tensors) {
+      if (packed(t.name)) {
         // A packed [rows, k] tensor: columns named NAME[j].
-        const size_t n = t.count();
-        const size_t width = rows == 0 ? 0 : n / rows;
+        const size_t width = width_of(t, rows);
         for (size_t j = 0; j < width; ++j) {
-          Column& c = column(frame, fmt::format("{}[{}]", t.name, j), ColumnKind::kNumeric, base);
-          pad(c, base);
+          const size_t index = layout.columns[next++];
+          if (index == kSkip) continue;
+          Column& c = frame.columns[index];
           for (size_t k = 0; k < rows; ++k) c.numbers.push_back(t.bytes ? kNaN : t.numbers[k * width + j]);
         }
         continue;
       }
-      Column& c = column(frame, t.name, t.bytes ? ColumnKind::kCategorical : ColumnKind::kNumeric, base, position);
-      ++position;
-      pad(c, base);
+      const size_t index = layout.columns[next++];
+      if (index == kSkip) continue;
+      Column& c = frame.columns[index];
       for (size_t k = 0; k < rows; ++k) {
         const bool have = k < t.count();
         if (c.kind == ColumnKind::kNumeric) {
@@ -322,9 +483,11 @@ class ChunkBuilder {
         }
       }
     }
+    return layout.filled;
   }
 
   LogChunk& chunk_;
+  Layout layouts_[2];
 };
 
 }  // namespace
@@ -392,11 +555,11 @@ Status walk(const std::filesystem::path& store_root, const LogWindowSpec& spec,
   return {};
 }
 
-// Rows of a record without decoding it fully: the first dimension of the first output tensor.
+// Rows of a record (record_rows() above).
 size_t record_rows(const serve::PredictionRecord& r) {
-  std::vector<TensorJson::Tensor> outputs;
-  if (!TensorJson(r.outputs_json).parse(outputs) || outputs.empty()) return 1;
-  return std::max<size_t>(1, outputs.front().count());
+  thread_local std::vector<TensorJson::Tensor> inputs, outputs;
+  if (!decode_tensors(r, inputs, outputs)) return 1;
+  return record_rows(inputs, outputs);
 }
 
 }  // namespace
@@ -414,30 +577,26 @@ Status visit_log_chunks(const std::filesystem::path& store_root, const LogWindow
     skip_rows = total > *spec.last_rows ? total - *spec.last_rows : 0;
   }
   LogChunk chunk;
+  ChunkBuilder builder(chunk);
   std::vector<TensorJson::Tensor> inputs, outputs;
   uint64_t seen = 0;
   SLIPWAY_RETURN_IF_ERROR(walk(store_root, spec, [&](const serve::PredictionRecord& r) -> Status {
-    if (!TensorJson(r.outputs_json).parse(outputs)) {
-      return make_error(ErrorCode::kCorrupt, "prediction log of '{}': request '{}' has outputs that are not KServe v2 tensors",
+    if (!decode_tensors(r, inputs, outputs)) {
+      return make_error(ErrorCode::kCorrupt,
+                        "prediction log of '{}': request '{}' has inputs or outputs that are not KServe v2 tensors",
                         spec.model, r.request_id);
     }
-    if (r.inputs_json.empty()) {
-      inputs.clear();
-    } else if (!TensorJson(r.inputs_json).parse(inputs)) {
-      return make_error(ErrorCode::kCorrupt, "prediction log of '{}': request '{}' has inputs that are not KServe v2 tensors",
-                        spec.model, r.request_id);
-    }
-    size_t rows = 1;
-    for (const auto& t : outputs) rows = std::max(rows, t.count());
+    const size_t rows = record_rows(inputs, outputs);
     if (seen + rows <= skip_rows) {
       seen += rows;
       return Status{};
     }
     seen += rows;
-    ChunkBuilder(chunk).add(r, inputs, outputs);
+    builder.add(r, inputs, outputs);
     if (chunk.rows() >= chunk_rows) {
       SLIPWAY_RETURN_IF_ERROR(fn(chunk));
       chunk = LogChunk{};
+      builder.restart();
     }
     return Status{};
   }));
@@ -449,8 +608,11 @@ struct LogTail::State {
   std::filesystem::path store_root;
   std::string model;
   int64_t start_us = 0;
+  bool inputs_wanted = true;
   std::optional<serve::PredictionLogReader> reader;
 };
+
+void LogTail::set_inputs_wanted(bool wanted) { state_->inputs_wanted = wanted; }
 
 LogTail::LogTail(std::filesystem::path store_root, std::string model, int64_t start_us)
     : state_(std::make_unique<State>()) {
@@ -473,21 +635,22 @@ Status LogTail::read_new(size_t chunk_rows, const std::function<Status(const Log
     state_->reader.emplace(std::move(reader).value());
   }
   LogChunk chunk;
+  ChunkBuilder builder(chunk);
   std::vector<TensorJson::Tensor> inputs, outputs;
   serve::PredictionRecord r;
   for (;;) {
     SLIPWAY_ASSIGN_OR_RETURN(bool more, state_->reader->next(r));
     if (!more) break;
-    if (!TensorJson(r.outputs_json).parse(outputs)) continue;  // unreadable tensors: skipped, not fatal
-    if (r.inputs_json.empty()) {
-      inputs.clear();
-    } else if (!TensorJson(r.inputs_json).parse(inputs)) {
-      continue;
+    if (!state_->inputs_wanted) {
+      r.inputs.clear();
+      r.inputs_json.clear();
     }
-    ChunkBuilder(chunk).add(r, inputs, outputs);
+    if (!decode_tensors(r, inputs, outputs)) continue;  // unreadable tensors: skipped, not fatal
+    builder.add(r, inputs, outputs);
     if (chunk.rows() >= chunk_rows) {
       SLIPWAY_RETURN_IF_ERROR(fn(chunk));
       chunk = LogChunk{};
+      builder.restart();
     }
   }
   if (chunk.rows() > 0) SLIPWAY_RETURN_IF_ERROR(fn(chunk));

@@ -1,6 +1,8 @@
 // The prediction log's on-disk format (docs/prediction-log.md): CRC32C, the segment header, record
 // frames and the record payload. Everything little-endian.
+#include <algorithm>
 #include <array>
+#include <cassert>
 #include <cstring>
 
 #include "slipway/serve/prediction_log.h"
@@ -64,10 +66,6 @@ __attribute__((target("sse4.2"))) uint32_t crc32c_sse42(const uint8_t* p, size_t
 const bool kHaveSse42 = __builtin_cpu_supports("sse4.2");
 #endif
 
-void put_u16(std::string& out, uint16_t v) {
-  char b[2] = {static_cast<char>(v & 0xFF), static_cast<char>(v >> 8)};
-  out.append(b, 2);
-}
 void put_u32(std::string& out, uint32_t v) {
   char b[4];
   for (int i = 0; i < 4; ++i) b[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
@@ -77,10 +75,6 @@ void put_u64(std::string& out, uint64_t v) {
   char b[8];
   for (int i = 0; i < 8; ++i) b[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
   out.append(b, 8);
-}
-void put_str(std::string& out, std::string_view s) {
-  put_u32(out, static_cast<uint32_t>(s.size()));
-  out.append(s);
 }
 void store_u32(char* p, uint32_t v) {
   for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
@@ -101,16 +95,18 @@ class PayloadCursor {
     pos_ += bytes;
     return v;
   }
-  std::string str() {
+  // A u32 length and that many bytes, as a view into the payload.
+  std::string_view view() {
     auto n = static_cast<size_t>(u(4));
     if (!ok_ || data_.size() - pos_ < n) {
       ok_ = false;
       return {};
     }
-    std::string s(data_.substr(pos_, n));
+    std::string_view s = data_.substr(pos_, n);
     pos_ += n;
     return s;
   }
+  size_t remaining() const { return data_.size() - pos_; }
 
  private:
   std::string_view data_;
@@ -138,57 +134,197 @@ std::string encode_segment_header(int64_t created_us) {
   return h;
 }
 
-void append_frame(const PredictionRecord& r, std::string& out) {
-  size_t frame = out.size();
-  out.append(kFrameHeaderBytes, '\0');
-  put_u16(out, kPayloadVersion);
-  put_u64(out, static_cast<uint64_t>(r.time_us));
-  put_u64(out, static_cast<uint64_t>(r.version));
-  put_u64(out, static_cast<uint64_t>(r.latency_us));
-  put_str(out, r.request_id);
-  put_str(out, r.model);
-  put_str(out, r.inputs_json);
-  put_str(out, r.outputs_json);
-  put_u32(out, static_cast<uint32_t>(r.tags.size()));
-  for (const auto& [key, value] : r.tags) {
-    put_str(out, key);
-    put_str(out, value);
+namespace {
+
+// Tensor blocks of payload version 2: one byte saying which form follows.
+constexpr uint8_t kTensorsBinary = 0;  // u32 count, then per tensor: name, datatype, shape, data
+constexpr uint8_t kTensorsJson = 1;    // one string: a KServe v2 JSON array of tensors
+constexpr size_t kMaxDims = 32;
+
+// Writes little-endian integers and length-prefixed bytes into a buffer sized beforehand.
+class Writer {
+ public:
+  explicit Writer(char* p) : p_(p) {}
+  template <typename T>
+  void u(T v) {
+    for (size_t i = 0; i < sizeof(T); ++i) *p_++ = static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xFF);
   }
-  size_t payload = out.size() - frame - kFrameHeaderBytes;
+  void bytes(std::string_view s) {
+    u(static_cast<uint32_t>(s.size()));
+    if (!s.empty()) std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+  char* at() const { return p_; }
+
+ private:
+  char* p_;
+};
+
+void put_tensors(Writer& out, const std::vector<Tensor>& tensors, const std::string& json) {
+  if (tensors.empty() && !json.empty()) {
+    out.u(kTensorsJson);
+    out.bytes(json);
+    return;
+  }
+  out.u(kTensorsBinary);
+  out.u(static_cast<uint32_t>(tensors.size()));
+  for (const Tensor& t : tensors) {
+    out.bytes(t.name);
+    out.u(static_cast<uint8_t>(t.datatype));
+    const size_t dims = std::min(t.shape.size(), kMaxDims);
+    out.u(static_cast<uint8_t>(dims));
+    for (size_t d = 0; d < dims; ++d) out.u(static_cast<uint64_t>(t.shape[d]));
+    if (t.datatype == DataType::kBytes) {
+      out.u(static_cast<uint32_t>(t.strings.size()));
+      for (const auto& v : t.strings) out.bytes(v);
+    } else {
+      out.bytes(t.raw);
+    }
+  }
+}
+
+// The exact size put_tensors() writes.
+size_t tensors_bytes(const std::vector<Tensor>& tensors, const std::string& json) {
+  if (tensors.empty() && !json.empty()) return 1 + 4 + json.size();
+  size_t n = 1 + 4;
+  for (const Tensor& t : tensors) {
+    n += 4 + t.name.size() + 2 + 8 * std::min(t.shape.size(), kMaxDims) + 4;
+    if (t.datatype == DataType::kBytes) {
+      for (const auto& v : t.strings) n += 4 + v.size();
+    } else {
+      n += t.raw.size();
+    }
+  }
+  return n;
+}
+
+// Reads into `s`, reusing its storage.
+void get_str(PayloadCursor& in, std::string& s) {
+  std::string_view v = in.view();
+  s.assign(v.data(), v.size());
+}
+
+bool get_tensors(PayloadCursor& in, std::vector<Tensor>& tensors, std::string& json) {
+  auto form = static_cast<uint8_t>(in.u(1));
+  if (!in.ok()) return false;
+  if (form == kTensorsJson) {
+    tensors.clear();
+    get_str(in, json);
+    return in.ok();
+  }
+  if (form != kTensorsBinary) return false;
+  json.clear();
+  auto count = static_cast<size_t>(in.u(4));
+  if (!in.ok() || count > in.remaining() / 6) return false;
+  tensors.resize(count);
+  for (Tensor& t : tensors) {
+    get_str(in, t.name);
+    auto type = static_cast<uint8_t>(in.u(1));
+    auto dims = static_cast<size_t>(in.u(1));
+    if (!in.ok() || type > static_cast<uint8_t>(DataType::kBytes) || dims > kMaxDims) return false;
+    t.datatype = static_cast<DataType>(type);
+    t.shape.resize(dims);
+    for (auto& d : t.shape) d = static_cast<int64_t>(in.u(8));
+    if (t.datatype == DataType::kBytes) {
+      t.raw.clear();
+      auto n = static_cast<size_t>(in.u(4));
+      if (!in.ok() || n > in.remaining() / 4) return false;
+      t.strings.resize(n);
+      for (auto& v : t.strings) get_str(in, v);
+    } else {
+      t.strings.clear();
+      get_str(in, t.raw);
+    }
+    if (!in.ok()) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void append_frame(const PredictionRecord& r, std::string& out) {
+  size_t tags = 4;
+  for (const auto& [key, value] : r.tags) tags += 8 + key.size() + value.size();
+  const size_t payload = 2 + 3 * 8 + 4 + r.request_id.size() + 4 + r.model.size() +
+                         tensors_bytes(r.inputs, r.inputs_json) + tensors_bytes(r.outputs, r.outputs_json) + tags;
+  const size_t frame = out.size();
+  out.resize(frame + kFrameHeaderBytes + payload);
   char* h = out.data() + frame;
+  Writer w(h + kFrameHeaderBytes);
+  w.u(kPayloadVersion);
+  w.u(static_cast<uint64_t>(r.time_us));
+  w.u(static_cast<uint64_t>(r.version));
+  w.u(static_cast<uint64_t>(r.latency_us));
+  w.bytes(r.request_id);
+  w.bytes(r.model);
+  put_tensors(w, r.inputs, r.inputs_json);
+  put_tensors(w, r.outputs, r.outputs_json);
+  w.u(static_cast<uint32_t>(r.tags.size()));
+  for (const auto& [key, value] : r.tags) {
+    w.bytes(key);
+    w.bytes(value);
+  }
+  assert(w.at() == h + kFrameHeaderBytes + payload);
   store_u32(h, kRecordSync);
   store_u32(h + 4, static_cast<uint32_t>(payload));
   store_u32(h + 8, crc32c(h + kFrameHeaderBytes, payload));
   store_u32(h + 12, crc32c(h, 12));
 }
 
-Result<PredictionRecord> decode_payload(std::string_view payload) {
+Status decode_payload_into(std::string_view payload, PredictionRecord& r) {
   PayloadCursor in(payload);
-  PredictionRecord r;
   auto payload_version = static_cast<uint16_t>(in.u(2));
   r.time_us = static_cast<int64_t>(in.u(8));
   r.version = static_cast<int64_t>(in.u(8));
   r.latency_us = static_cast<int64_t>(in.u(8));
-  r.request_id = in.str();
-  r.model = in.str();
-  r.inputs_json = in.str();
-  r.outputs_json = in.str();
-  auto tags = in.u(4);
-  if (in.ok() && tags > payload.size() / 8) return make_error(ErrorCode::kCorrupt, "tag count {} is too large", tags);
-  for (uint64_t i = 0; i < tags && in.ok(); ++i) {
-    std::string key = in.str();
-    std::string value = in.str();
-    r.tags.emplace_back(std::move(key), std::move(value));
-  }
+  get_str(in, r.request_id);
+  get_str(in, r.model);
   if (!in.ok()) return make_error(ErrorCode::kCorrupt, "record payload is truncated");
   if (payload_version == 0) return make_error(ErrorCode::kCorrupt, "record payload version 0");
+  if (payload_version == 1) {
+    r.inputs.clear();
+    r.outputs.clear();
+    get_str(in, r.inputs_json);
+    get_str(in, r.outputs_json);
+  } else if (!get_tensors(in, r.inputs, r.inputs_json) || !get_tensors(in, r.outputs, r.outputs_json)) {
+    if (!in.ok()) return make_error(ErrorCode::kCorrupt, "record payload is truncated");
+    return make_error(ErrorCode::kCorrupt, "record tensors do not decode");
+  }
+  auto tags = in.u(4);
+  if (in.ok() && tags > payload.size() / 8) return make_error(ErrorCode::kCorrupt, "tag count {} is too large", tags);
+  r.tags.resize(in.ok() ? static_cast<size_t>(tags) : 0);
+  for (auto& [key, value] : r.tags) {
+    get_str(in, key);
+    get_str(in, value);
+  }
+  if (!in.ok()) return make_error(ErrorCode::kCorrupt, "record payload is truncated");
   // A newer payload_version only appends fields: what follows is ignored by this reader.
+  return {};
+}
+
+Result<PredictionRecord> decode_payload(std::string_view payload) {
+  PredictionRecord r;
+  SLIPWAY_RETURN_IF_ERROR(decode_payload_into(payload, r));
   return r;
 }
 
 std::string segment_file_name(uint64_t number) { return fmt::format("{:06d}.log", number); }
 
 }  // namespace log_format
+
+std::string PredictionRecord::inputs_as_json() const {
+  if (inputs.empty()) return inputs_json;
+  std::string out;
+  append_tensors_json(inputs, out);
+  return out;
+}
+
+std::string PredictionRecord::outputs_as_json() const {
+  if (outputs.empty()) return outputs_json;
+  std::string out;
+  append_tensors_json(outputs, out);
+  return out;
+}
 
 std::filesystem::path prediction_log_dir(const std::filesystem::path& store_root) {
   return store_root / "logs" / "predictions";

@@ -272,19 +272,20 @@ Result<bool> PredictionLogReader::next(PredictionRecord& out) {
       continue;
     }
 
-    auto record = log_format::decode_payload(payload);
+    // Decoded into `out` in place (its buffers are reused record after record); on a record the
+    // filter rejects, `out` is overwritten by the next one.
+    Status decoded = log_format::decode_payload_into(payload, out);
     uint64_t frame_bytes = log_format::kFrameHeaderBytes + payload.size();
-    if (!record.ok()) {
+    if (!decoded.ok()) {
       // The checksum matched, so the writer itself wrote this; skip the record and say so.
-      s.corruptions.push_back({s.path, s.offset, frame_bytes, record.status().message()});
+      s.corruptions.push_back({s.path, s.offset, frame_bytes, decoded.message()});
       s.offset += frame_bytes;
       continue;
     }
     s.offset += frame_bytes;
     s.unfinished_tail_bytes = 0;
     ++s.records_read;
-    if (!s.filter.matches(*record)) continue;
-    out = std::move(record).value();
+    if (!s.filter.matches(out)) continue;
     return true;
   }
 }

@@ -59,12 +59,9 @@ void detail::ModelSlot::finish(Pending& p, Result<InferResponse> result, Clock::
     record->time_us = p.wall_us;
     record->model = name;
     record->version = std::strtoll(result->model_version.c_str(), nullptr, 10);
-    if (!p.inputs.empty()) {
-      record->inputs_json.reserve(64 + 24 * p.rows * p.version->n_inputs());
-      append_tensors_json(p.inputs, record->inputs_json);
-    }
-    record->outputs_json.reserve(64 + 16 * p.rows * p.version->n_outputs());
-    append_tensors_json(result->outputs, record->outputs_json);
+    // Tensors as they are: the log stores their raw bytes (nothing is formatted as text here).
+    record->inputs = std::move(p.inputs);
+    record->outputs = result->outputs;
     record->tags = std::move(p.tags);
   }
   // Counters before the answer (a client that scrapes /metrics right after its answer sees itself

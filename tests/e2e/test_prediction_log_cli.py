@@ -192,9 +192,73 @@ def test_errors(store: Slipway, args, exit_code, message):
 
 def test_a_segment_from_a_newer_slipway_is_refused(store: Slipway, tmp_path: Path):
     d = logs_dir(store)
-    head = b"SLWYPLOG" + struct.pack("<IIqI", 2, 32, T0, 0)
+    head = b"SLWYPLOG" + struct.pack("<IIqI", 3, 32, T0, 0)
     (d / "000001.log").write_bytes(head + struct.pack("<I", crc32c(head)))
     proc = store.run("logs", "export", "flights", "-o", tmp_path / "x.jsonl", check_exit=4)
-    assert proc.stderr == (f"error: {d / '000001.log'}: prediction log format version 2 was written by a newer "
-                           "slipway (this one reads up to 1)\n")
+    assert proc.stderr == (f"error: {d / '000001.log'}: prediction log format version 3 was written by a newer "
+                           "slipway (this one reads up to 2)\n")
     assert not (tmp_path / "x.jsonl").exists()
+
+
+# ---- format version 2: tensors as raw bytes ----
+
+DATATYPES = {"BOOL": (0, "<?"), "INT64": (8, "<q"), "FP32": (10, "<f"), "FP64": (11, "<d"), "BYTES": (12, None)}
+
+
+def tensor_block(tensors: list[dict]) -> bytes:
+    """Form 0 of docs/prediction-log.md: count, then name, datatype code, shape, raw data."""
+    def s(b: bytes) -> bytes:
+        return struct.pack("<I", len(b)) + b
+
+    out = struct.pack("<BI", 0, len(tensors))
+    for t in tensors:
+        code, fmt = DATATYPES[t["datatype"]]
+        out += s(t["name"].encode()) + struct.pack("<BB", code, len(t["shape"]))
+        out += b"".join(struct.pack("<q", d) for d in t["shape"])
+        if fmt is None:
+            out += struct.pack("<I", len(t["data"])) + b"".join(s(v.encode()) for v in t["data"])
+        else:
+            out += s(b"".join(struct.pack(fmt, v) for v in t["data"]))
+    return out
+
+
+def frame_v2(request_id: str, time_us: int, model: str, version: int, inputs: list[dict], outputs: list[dict],
+             latency_us: int, tags: dict[str, str]) -> bytes:
+    def s(text: str) -> bytes:
+        b = text.encode()
+        return struct.pack("<I", len(b)) + b
+
+    payload = struct.pack("<Hqqq", 2, time_us, version, latency_us) + s(request_id) + s(model) + \
+        tensor_block(inputs) + tensor_block(outputs) + struct.pack("<I", len(tags))
+    for k, v in tags.items():
+        payload += s(k) + s(v)
+    head = struct.pack("<III", 0x52504C53, len(payload), crc32c(payload))
+    return head + struct.pack("<I", crc32c(head)) + payload
+
+
+def test_version_2_segments_with_raw_tensors_read_back_as_json(store: Slipway, tmp_path: Path):
+    d = logs_dir(store)
+    v1 = b"SLWYPLOG" + struct.pack("<IIqI", 1, 32, T0, 0)
+    (d / "000001.log").write_bytes(v1 + struct.pack("<I", crc32c(v1)) + record(0))  # an old segment first
+    v2 = b"SLWYPLOG" + struct.pack("<IIqI", 2, 32, T0, 0)
+    inputs = [{"name": "input__0", "datatype": "FP32", "shape": [2, 2], "data": [0.5, -1.25, 3.0, 1e-3]},
+              {"name": "carrier", "datatype": "BYTES", "shape": [2], "data": ["UA", 'say "hi"']},
+              {"name": "id", "datatype": "INT64", "shape": [2], "data": [-7, 2**40]},
+              {"name": "late", "datatype": "BOOL", "shape": [2], "data": [True, False]}]
+    outputs = [{"name": "probability", "datatype": "FP64", "shape": [2], "data": [0.25, 0.75]}]
+    (d / "000002.log").write_bytes(v2 + struct.pack("<I", crc32c(v2)) +
+                                   frame_v2("new", T0 + 1, "flights", 3, inputs, outputs, 42, {"variant": "b"}))
+    out = tmp_path / "all.jsonl"
+    store.run("logs", "export", "flights", "-o", out)
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["request_id"] for r in lines] == ["r0", "new"]
+    assert lines[0]["inputs"][0]["data"] == [100]
+    new = lines[1]
+    assert (new["version"], new["latency_us"], new["tags"]) == (3, 42, {"variant": "b"})
+    got = {t["name"]: t for t in new["inputs"]}
+    assert got["input__0"]["shape"] == [2, 2]
+    assert got["input__0"]["data"] == [0.5, -1.25, 3.0, pytest.approx(1e-3, rel=1e-6)]
+    assert got["carrier"]["data"] == ["UA", 'say "hi"']
+    assert got["id"]["data"] == [-7, 2**40]
+    assert got["late"]["data"] == [True, False]
+    assert new["outputs"] == [{"name": "probability", "datatype": "FP64", "shape": [2], "data": [0.25, 0.75]}]

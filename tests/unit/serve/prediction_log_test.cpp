@@ -3,7 +3,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <thread>
 
@@ -129,6 +131,140 @@ TEST(PredictionLogFormat, FrameRoundTripsAndHeaderIsSelfChecking) {
   auto truncated = log_format::decode_payload(std::string_view(frame).substr(log_format::kFrameHeaderBytes, 20));
   ASSERT_FALSE(truncated.ok());
   EXPECT_EQ(truncated.status().message(), "record payload is truncated");
+}
+
+Tensor tensor_of(std::string name, DataType type, std::vector<int64_t> shape, const void* data, size_t bytes) {
+  Tensor t;
+  t.name = std::move(name);
+  t.datatype = type;
+  t.shape = std::move(shape);
+  t.raw.assign(static_cast<const char*>(data), bytes);
+  return t;
+}
+
+TEST(PredictionLogFormat, TensorsRoundTripAsRawBytes) {
+  PredictionRecord r;
+  r.request_id = "t";
+  r.model = "m";
+  const float f[6] = {0.1f, -2.5f, std::numeric_limits<float>::infinity(), 3e-39f, 7.0f,
+                      std::numeric_limits<float>::quiet_NaN()};
+  const int64_t ints[2] = {-1, int64_t{1} << 62};
+  const uint8_t flags[2] = {1, 0};
+  r.inputs.push_back(tensor_of("input__0", DataType::kFp32, {2, 3}, f, sizeof f));
+  r.inputs.push_back(tensor_of("id", DataType::kInt64, {2}, ints, sizeof ints));
+  r.inputs.push_back(tensor_of("flag", DataType::kBool, {2, 1}, flags, sizeof flags));
+  Tensor names;
+  names.name = "carrier";
+  names.datatype = DataType::kBytes;
+  names.shape = {2};
+  names.strings = {"UA", std::string("\0\"\\\n", 4)};
+  r.inputs.push_back(names);
+  const double p[2] = {0.25, 0.75};
+  r.outputs.push_back(tensor_of("probability", DataType::kFp64, {2}, p, sizeof p));
+  std::string frame;
+  log_format::append_frame(r, frame);
+  std::string_view payload = std::string_view(frame).substr(log_format::kFrameHeaderBytes);
+  EXPECT_EQ(payload[0], 2);  // payload version 2
+  PredictionRecord back;
+  back.inputs_json = "stale";  // decoding into a used record replaces everything
+  back.tags = {{"stale", "x"}};
+  ASSERT_TRUE(log_format::decode_payload_into(payload, back).ok());
+  EXPECT_EQ(back.inputs_json, "");
+  EXPECT_TRUE(back.tags.empty());
+  ASSERT_EQ(back.inputs.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(back.inputs[i].name, r.inputs[i].name);
+    EXPECT_EQ(back.inputs[i].datatype, r.inputs[i].datatype);
+    EXPECT_EQ(back.inputs[i].shape, r.inputs[i].shape);
+    EXPECT_EQ(back.inputs[i].raw, r.inputs[i].raw);  // bit for bit, NaN and denormals included
+    EXPECT_EQ(back.inputs[i].strings, r.inputs[i].strings);
+  }
+  ASSERT_EQ(back.outputs.size(), 1u);
+  EXPECT_EQ(back.outputs[0].raw, r.outputs[0].raw);
+  EXPECT_EQ(back.outputs_as_json(), R"([{"name":"probability","datatype":"FP64","shape":[2],"data":[0.25,0.75]}])");
+
+  // A tensor block that does not decode is named as such.
+  std::string bad(payload);
+  const size_t form = 2 + 3 * 8 + 4 + 1 + 4 + 1;  // version, times, request id "t", model "m"
+  ASSERT_EQ(bad[form], 0);
+  bad[form] = 9;  // an unknown tensor form
+  auto decoded = log_format::decode_payload(bad);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.status().message(), "record tensors do not decode");
+}
+
+TEST(PredictionLogFormat, JsonTensorsStillRoundTrip) {
+  // A record given its tensors as JSON text (no tensors) keeps the text.
+  PredictionRecord r;
+  r.inputs_json = R"([{"name":"x","datatype":"FP32","shape":[1],"data":[1]}])";
+  r.outputs_json = R"([{"name":"y","datatype":"FP32","shape":[1],"data":[2]}])";
+  std::string frame;
+  log_format::append_frame(r, frame);
+  auto back = log_format::decode_payload(std::string_view(frame).substr(log_format::kFrameHeaderBytes));
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(back->inputs.empty());
+  EXPECT_EQ(back->inputs_as_json(), r.inputs_json);
+  EXPECT_EQ(back->outputs_as_json(), r.outputs_json);
+}
+
+// A version-1 payload (tensors as JSON text), laid out by hand as slipway 0.1's writer did.
+std::string version1_payload(const std::string& id, const std::string& inputs, const std::string& outputs) {
+  std::string p;
+  auto u = [&p](uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) p += static_cast<char>((v >> (8 * i)) & 0xFF);
+  };
+  auto str = [&](const std::string& s) {
+    u(s.size(), 4);
+    p += s;
+  };
+  u(1, 2);
+  u(1'700'000'000'000'000, 8);
+  u(3, 8);
+  u(55, 8);
+  str(id);
+  str("flights");
+  str(inputs);
+  str(outputs);
+  u(1, 4);
+  str("variant");
+  str("b");
+  return p;
+}
+
+TEST_F(PredictionLogTest, Version1SegmentsStayReadable) {
+  fs::create_directories(dir_ / "flights");
+  std::string file = log_format::encode_segment_header(0);
+  file[8] = 1;  // format version 1
+  uint32_t crc = log_format::crc32c(file.data(), 28);
+  std::memcpy(file.data() + 28, &crc, 4);
+  const std::string in = R"([{"name":"distance","datatype":"FP32","shape":[1],"data":[1400]}])";
+  const std::string out = R"([{"name":"probability","datatype":"FP32","shape":[1],"data":[0.5]}])";
+  for (int i = 0; i < 2; ++i) {
+    std::string payload = version1_payload(fmt::format("old-{}", i), in, out);
+    std::string header(log_format::kFrameHeaderBytes, '\0');
+    uint32_t fields[3] = {log_format::kRecordSync, static_cast<uint32_t>(payload.size()),
+                          log_format::crc32c(payload.data(), payload.size())};
+    std::memcpy(header.data(), fields, 12);
+    uint32_t hcrc = log_format::crc32c(header.data(), 12);
+    std::memcpy(header.data() + 12, &hcrc, 4);
+    file += header + payload;
+  }
+  {
+    std::ofstream f(dir_ / "flights" / "000001.log", std::ios::binary);
+    f.write(file.data(), static_cast<std::streamsize>(file.size()));
+  }
+  write(0, 2);  // a newer writer adds a version-2 segment beside it
+  auto records = read_all("flights");
+  ASSERT_EQ(records.size(), 4u);
+  EXPECT_EQ(records[0].request_id, "old-0");
+  EXPECT_EQ(records[1].request_id, "old-1");
+  EXPECT_EQ(records[1].version, 3);
+  EXPECT_EQ(records[1].latency_us, 55);
+  EXPECT_EQ(records[1].inputs_as_json(), in);
+  EXPECT_EQ(records[1].outputs_as_json(), out);
+  EXPECT_EQ(records[1].tags, (std::vector<std::pair<std::string, std::string>>{{"variant", "b"}}));
+  EXPECT_EQ(records[2].request_id, "req-0");
+  EXPECT_TRUE(last_corruptions_.empty());
 }
 
 TEST(PredictionLogFormat, ModelNamesMapToSafeFolderNames) {
@@ -258,7 +394,7 @@ TEST_F(PredictionLogTest, DamageRunningToTheEndIsATornTailNotCorruption) {
 TEST_F(PredictionLogTest, SegmentFromANewerSlipwayIsRefused) {
   write(0, 1);
   std::string header = log_format::encode_segment_header(0);
-  header[8] = 2;  // format version 2
+  header[8] = 3;  // format version 3
   uint32_t crc = log_format::crc32c(header.data(), 28);
   std::memcpy(header.data() + 28, &crc, 4);
   {
@@ -272,8 +408,8 @@ TEST_F(PredictionLogTest, SegmentFromANewerSlipwayIsRefused) {
   ASSERT_FALSE(more.ok());
   EXPECT_EQ(more.status().code(), ErrorCode::kUnsupportedVersion);
   EXPECT_EQ(more.status().message(), segment(1).string() +
-                                         ": prediction log format version 2 was written by a newer slipway (this "
-                                         "one reads up to 1)");
+                                         ": prediction log format version 3 was written by a newer slipway (this "
+                                         "one reads up to 2)");
 }
 
 TEST_F(PredictionLogTest, FullQueueDropsAndCountsWithoutBlocking) {

@@ -325,12 +325,14 @@ TEST(InferenceServiceLog, EveryPredictionIsLoggedWithItsIdInputsOutputsAndTags) 
     EXPECT_EQ(records[0].version, 1);
     EXPECT_GT(records[0].time_us, 1'700'000'000'000'000);
     EXPECT_GE(records[0].latency_us, 0);
-    EXPECT_EQ(records[0].inputs_json,
+    EXPECT_TRUE(records[0].inputs_json.empty());  // kept as tensors (raw bytes), not as text
+    EXPECT_EQ(records[0].inputs.size(), 3u);
+    EXPECT_EQ(records[0].inputs_as_json(),
               R"([{"name":"dep_delay","datatype":"FP64","shape":[2],"data":[10,10]},)"
               R"({"name":"distance","datatype":"FP64","shape":[2],"data":[500,500]},)"
               R"({"name":"carrier","datatype":"BYTES","shape":[2],"data":["UA","UA"]}])");
-    EXPECT_EQ(records[0].outputs_json.rfind(R"([{"name":"probability","datatype":"FP32","shape":[2],"data":[)", 0), 0u)
-        << records[0].outputs_json;
+    EXPECT_EQ(records[0].outputs_as_json().rfind(R"([{"name":"probability","datatype":"FP32","shape":[2],"data":[)", 0), 0u)
+        << records[0].outputs_as_json();
     ASSERT_EQ(records[0].tags.size(), 2u);
     EXPECT_EQ(records[0].tags[0], (std::pair<std::string, std::string>{"segment", "east"}));
     EXPECT_EQ(records[0].tags[1], (std::pair<std::string, std::string>{"priority", "3"}));
@@ -351,8 +353,9 @@ TEST(InferenceServiceLog, InputsCanBeLeftOutAndAFullQueueDropsAndCounts) {
   served.log->flush();
   auto records = read_all(served.dir);
   ASSERT_EQ(records.size(), 1u);
-  EXPECT_EQ(records[0].inputs_json, "");
-  EXPECT_NE(records[0].outputs_json, "");
+  EXPECT_EQ(records[0].inputs_as_json(), "");
+  EXPECT_TRUE(records[0].inputs.empty());
+  EXPECT_EQ(records[0].outputs.size(), 1u);
   std::string metrics = served.service->render_metrics();
   EXPECT_NE(metrics.find("slipway_prediction_log_records_total{outcome=\"appended\"} 1\n"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("slipway_prediction_log_records_total{outcome=\"dropped\"} 2\n"), std::string::npos);

@@ -62,6 +62,9 @@ class LogTail {
   LogTail(LogTail&&) noexcept;
   LogTail& operator=(LogTail&&) noexcept;
   Status read_new(size_t chunk_rows, const std::function<Status(const LogChunk&)>& fn);
+  // Whether chunks carry the inputs (default true). A monitor without an input-drift reference asks
+  // for outputs, times and tags only, and the inputs are not turned into columns.
+  void set_inputs_wanted(bool wanted);
 
  private:
   struct State;

@@ -25,19 +25,33 @@
 #include <vector>
 
 #include "slipway/core/status.h"
+#include "slipway/serve/inference.h"
 
 namespace slipway::serve {
 
+// One logged prediction. Inputs and outputs are KServe v2 tensors, kept in one of two forms:
+//  - `inputs` / `outputs`: the tensors themselves (what the server logs; stored as raw little-endian
+//    bytes, so neither the server nor monitoring formats or parses a number), or
+//  - `inputs_json` / `outputs_json`: a KServe v2 JSON array of tensors (what format version 1 stored;
+//    records read from version-1 segments come back in this form).
+// A writer stores the tensors when there are any, else the JSON text. Use inputs_as_json() /
+// outputs_as_json() when either form will do.
 struct PredictionRecord {
   std::string request_id;
   int64_t time_us = 0;  // when the request arrived, microseconds since the Unix epoch (UTC)
   std::string model;
   int64_t version = 0;
-  std::string inputs_json;   // the request's inputs, as KServe v2 JSON tensors
-  std::string outputs_json;  // the response's outputs, same shape
-  int64_t latency_us = 0;    // arrival to response, microseconds
+  std::vector<Tensor> inputs;   // the request's inputs (empty: none logged, or given as JSON)
+  std::vector<Tensor> outputs;  // the response's outputs
+  std::string inputs_json;      // the same as KServe v2 JSON tensors (version-1 records)
+  std::string outputs_json;
+  int64_t latency_us = 0;  // arrival to response, microseconds
   // Free-form labels (variant, client, shadow, ...). Monitoring groups by them.
   std::vector<std::pair<std::string, std::string>> tags;
+
+  // The inputs / outputs as a KServe v2 JSON array, whichever form the record holds ("" if none).
+  std::string inputs_as_json() const;
+  std::string outputs_as_json() const;
 };
 
 // <store root>/logs/predictions
@@ -187,7 +201,8 @@ class PredictionLogReader {
   PredictionLogReader& operator=(PredictionLogReader&&) noexcept;
   ~PredictionLogReader();
 
-  // The next record that matches the filter: true and `out` filled, false at the end (for now).
+  // The next record that matches the filter: true and `out` filled, false at the end (for now; `out`
+  // is then unspecified). `out` is decoded in place, reusing its storage: pass the same record back.
   // Errors: the folder or a file cannot be read (kIoError), a segment from a newer slipway
   // (kUnsupportedVersion).
   Result<bool> next(PredictionRecord& out);
@@ -219,19 +234,23 @@ Result<std::vector<std::string>> logged_models(const std::filesystem::path& dir)
 // The binary frame format, exposed for tests and tools. All integers little-endian.
 namespace log_format {
 inline constexpr char kSegmentMagic[8] = {'S', 'L', 'W', 'Y', 'P', 'L', 'O', 'G'};
-inline constexpr uint32_t kFormatVersion = 1;
+// Version 2: record payloads carry tensors as raw bytes (payload version 2). Version-1 segments
+// (payload version 1, tensors as JSON text) stay readable.
+inline constexpr uint32_t kFormatVersion = 2;
 inline constexpr size_t kSegmentHeaderBytes = 32;
 inline constexpr uint32_t kRecordSync = 0x52504C53;  // "SLPR" read as little-endian
 inline constexpr size_t kFrameHeaderBytes = 16;
 inline constexpr uint32_t kMaxPayloadBytes = uint32_t{1} << 30;
-inline constexpr uint16_t kPayloadVersion = 1;
+inline constexpr uint16_t kPayloadVersion = 2;
 
 uint32_t crc32c(const void* data, size_t size, uint32_t crc = 0);
 std::string encode_segment_header(int64_t created_us);
 // Appends one framed record (frame header + payload) to `out`.
 void append_frame(const PredictionRecord& record, std::string& out);
-// Decodes a payload (without the frame header). kCorrupt if it does not parse.
+// Decodes a payload (without the frame header), version 1 or 2. kCorrupt if it does not parse.
 Result<PredictionRecord> decode_payload(std::string_view payload);
+// The same into `out`, reusing its strings' and vectors' storage (the reader's hot path).
+Status decode_payload_into(std::string_view payload, PredictionRecord& out);
 std::string segment_file_name(uint64_t number);  // 000001.log
 }  // namespace log_format
 

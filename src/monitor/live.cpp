@@ -17,6 +17,7 @@
 #include "slipway/monitor/frame_load.h"
 #include "slipway/monitor/log_window.h"
 #include "slipway/monitor/performance.h"
+#include "slipway/monitor/system_health.h"
 #include "slipway/monitor/time_text.h"
 #include "slipway/registry/registry.h"
 #include "slipway/store/store.h"
@@ -120,6 +121,8 @@ struct LiveMonitor::Impl {
   int64_t window_start_us = 0;
   int64_t start_us = 0;  // when the monitor started: the log before it is not monitored
   std::map<std::string, ModelState> models;
+  HealthSampler health_sampler;
+  bool health_write_failed = false;  // said once, not every window
 
   mutable std::mutex results_mutex;
   std::vector<LiveWindowResult> latest;
@@ -401,6 +404,23 @@ struct LiveMonitor::Impl {
       if (res.drift) snapshot.extra_by_model[m.name] = json{{"drift", to_json(*res.drift)}};
       results.push_back(std::move(res));
     }
+    // The server's health over this window: kept in the store for reports, and offered to alert
+    // rules as series of no model (e.g. `process_cpu_cores > 1.8 for 3 windows`).
+    HealthSample health = health_sampler.sample(end);
+    sample(snapshot.samples, "", "process_cpu_cores", health.process_cpu_cores);
+    sample(snapshot.samples, "", "process_rss_bytes", static_cast<double>(health.process_rss_bytes));
+    sample(snapshot.samples, "", "host_cpu_busy", health.host_cpu_busy);
+    sample(snapshot.samples, "", "host_memory_available_bytes", static_cast<double>(health.host_memory_available_bytes));
+    sample(snapshot.samples, "", "open_sockets", static_cast<double>(health.open_sockets));
+    for (const auto& g : health.gpus) {
+      sample(snapshot.samples, "", "gpu_utilization", g.utilization, {{"gpu", std::to_string(g.index)}});
+    }
+    if (Status appended = append_health_sample(options.store_root, health); !appended.ok()) {
+      if (!health_write_failed) log(fmt::format("monitor: system health not recorded: {}", appended.message()));
+      health_write_failed = true;
+    } else {
+      health_write_failed = false;
+    }
     if (engine) {
       auto transitions = engine->evaluate(snapshot, end);
       if (!transitions.ok()) {
@@ -445,6 +465,7 @@ Result<std::unique_ptr<LiveMonitor>> LiveMonitor::start(LiveMonitorOptions optio
     SLIPWAY_ASSIGN_OR_RETURN(impl->engine, AlertEngine::open(impl->options.store_root, impl->options.rules));
   }
   impl->window_start_us = impl->start_us = unix_now_us();
+  impl->health_sampler.sample(impl->start_us);  // the first window's CPU shares are measured from here
   std::unique_ptr<LiveMonitor> monitor(new LiveMonitor(std::move(impl)));
   if (monitor->impl_->options.interval.count() > 0) {
     monitor->impl_->thread = std::thread([i = monitor->impl_.get()] { i->loop(); });

@@ -472,6 +472,22 @@ Result<MonitorReport> build_report(store::Store& store, const ReportOptions& opt
   } else {
     report.notes.push_back(fmt::format("alert firings could not be read: {}", firings.status().message()));
   }
+
+  // 8. System health the live monitor recorded while these predictions were served.
+  auto health = read_health_samples(store.root(), report.first_us, report.last_us + report.bucket_us + 1);
+  if (!health.ok()) {
+    report.health_note = std::string(health.status().message());
+  } else {
+    report.health = std::move(health->samples);
+    if (report.health.empty()) {
+      report.health_note = "no system health recorded in this window (it is sampled once per window by the "
+                           "monitor inside `slipway serve`)";
+    }
+    if (health->skipped_lines > 0) {
+      report.notes.push_back(fmt::format("{}: {} unreadable line(s) skipped", health_log_path(store.root()).string(),
+                                         health->skipped_lines));
+    }
+  }
   return report;
 }
 

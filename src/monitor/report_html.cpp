@@ -2,6 +2,7 @@
 // (report_svg.cpp), no script and no outside resource, so it opens offline and can be mailed.
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -463,6 +464,96 @@ std::string performance_section(const MonitorReport& r) {
   return out;
 }
 
+// The serving process's CPU and memory over the window, with the host's, and GPUs when present.
+std::string health_section(const MonitorReport& r) {
+  std::string out = "<section id=\"system-health\"><h2>System health</h2>";
+  if (r.health.empty()) return out + empty(r.health_note) + "</section>";
+  out += "<div class=\"grid\">";
+  {
+    report_svg::LineChart chart;
+    chart.y_label = "CPU cores";
+    chart.y_min = 0;
+    const double cpus = r.health.back().host_cpus;
+    if (cpus > 0) chart.rules.push_back({cpus, fmt::format("{} CPUs", cpus)});
+    report_svg::Series process, host;
+    process.name = "server process";
+    host.name = "whole host";
+    host.dashed = true;
+    for (const auto& h : r.health) {
+      process.x.push_back(static_cast<double>(h.time_us));
+      process.y.push_back(h.process_cpu_cores);
+      host.x.push_back(static_cast<double>(h.time_us));
+      host.y.push_back(h.host_cpu_busy * h.host_cpus);
+    }
+    chart.series = {std::move(process), std::move(host)};
+    out += "<div class=\"card\"><h3>CPU</h3>" + chart_or(report_svg::time_chart(chart), "no samples") + "</div>";
+  }
+  {
+    report_svg::LineChart chart;
+    chart.y_label = "memory GB";
+    chart.y_min = 0;
+    report_svg::Series rss, used;
+    rss.name = "server resident memory";
+    used.name = "host memory in use";
+    used.dashed = true;
+    for (const auto& h : r.health) {
+      rss.x.push_back(static_cast<double>(h.time_us));
+      rss.y.push_back(static_cast<double>(h.process_rss_bytes) / 1e9);
+      used.x.push_back(static_cast<double>(h.time_us));
+      used.y.push_back(static_cast<double>(h.host_memory_total_bytes - std::min(h.host_memory_total_bytes,
+                                                                                 h.host_memory_available_bytes)) / 1e9);
+    }
+    chart.series = {std::move(rss), std::move(used)};
+    out += "<div class=\"card\"><h3>Memory</h3>" + chart_or(report_svg::time_chart(chart), "no samples") + "</div>";
+  }
+  const bool gpus = std::any_of(r.health.begin(), r.health.end(), [](const HealthSample& h) { return !h.gpus.empty(); });
+  if (gpus) {
+    report_svg::LineChart chart;
+    chart.y_label = "GPU busy";
+    chart.y_min = 0;
+    chart.y_max = 1;
+    std::map<unsigned, report_svg::Series> by_gpu;
+    for (const auto& h : r.health) {
+      for (const auto& g : h.gpus) {
+        auto& s = by_gpu[g.index];
+        s.name = fmt::format("GPU {}", g.index);
+        s.x.push_back(static_cast<double>(h.time_us));
+        s.y.push_back(g.utilization);
+      }
+    }
+    for (auto& [index, s] : by_gpu) chart.series.push_back(std::move(s));
+    out += "<div class=\"card\"><h3>GPU utilisation</h3>" + chart_or(report_svg::time_chart(chart), "no samples") +
+           "</div>";
+  }
+  out += "</div>";
+  // A summary table: median and peak of each measure.
+  auto stats = [&](auto get) {
+    std::vector<double> v;
+    for (const auto& h : r.health) v.push_back(get(h));
+    std::sort(v.begin(), v.end());
+    return std::pair<double, double>{v[v.size() / 2], v.back()};
+  };
+  out += "<div class=\"card\" style=\"margin-top:14px\"><table><tr><th>measure</th><th class=\"n\">median</th>"
+         "<th class=\"n\">peak</th></tr>";
+  auto row = [&](const char* name, std::pair<double, double> mp, int digits) {
+    out += fmt::format("<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>", name,
+                       fnum(mp.first, digits), fnum(mp.second, digits));
+  };
+  row("server CPU, cores", stats([](const HealthSample& h) { return h.process_cpu_cores; }), 3);
+  row("server resident memory, MB", stats([](const HealthSample& h) { return h.process_rss_bytes / 1e6; }), 1);
+  row("host CPU busy, share", stats([](const HealthSample& h) { return h.host_cpu_busy; }), 3);
+  row("host load (1 min)", stats([](const HealthSample& h) { return h.load1; }), 2);
+  row("open sockets", stats([](const HealthSample& h) { return static_cast<double>(h.open_sockets); }), 0);
+  row("open file descriptors", stats([](const HealthSample& h) { return static_cast<double>(h.open_fds); }), 0);
+  out += "</table>";
+  const HealthSample& last = r.health.back();
+  out += last.gpu_available ? "<p>GPUs through NVML.</p>"
+                            : "<p class=\"empty\">No GPU metrics: " + escape(last.gpu_reason) + ".</p>";
+  out += fmt::format("<p>{} samples, one per monitoring window, from {} to {}.</p></div></section>", r.health.size(),
+                     escape(report_time(r.health.front().time_us)), escape(report_time(last.time_us)));
+  return out;
+}
+
 std::string alerts_section(const MonitorReport& r) {
   std::string out = "<section id=\"alerts\"><h2>Alerts</h2>";
   if (r.alerts.empty()) return out + empty("no alert has fired for this model") + "</section>";
@@ -490,6 +581,7 @@ std::string render_report_html(const MonitorReport& r) {
   out += drift_section(r);
   out += over_time_section(r);
   out += performance_section(r);
+  out += health_section(r);
   out += alerts_section(r);
   out += fmt::format("<footer>Generated by slipway at {}. Every plot is drawn inline from the prediction log; "
                      "<code>slipway monitor report {} --json</code> prints every number shown here. See "

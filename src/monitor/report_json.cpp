@@ -104,6 +104,10 @@ json to_json(const MonitorReport& r) {
                     {"rows", r.reference.rows},
                     {"columns", r.reference.columns}};
   if (!r.reference.note.empty()) reference["note"] = r.reference.note;
+  json health = json::array();
+  for (const auto& h : r.health) health.push_back(json::parse(health_json_line(h)));
+  json system_health = {{"samples", std::move(health)}};
+  if (!r.health_note.empty()) system_health["note"] = r.health_note;
   json performance = r.performance ? to_json(*r.performance) : json::object();
   if (!r.performance_note.empty()) performance["note"] = r.performance_note;
   return {{"model", r.model},
@@ -121,6 +125,7 @@ json to_json(const MonitorReport& r) {
                                {"buckets", std::move(buckets)}}},
           {"performance", std::move(performance)},
           {"alerts", std::move(alerts)},
+          {"system_health", std::move(system_health)},
           {"notes", r.notes}};
 }
 

@@ -135,6 +135,20 @@ def test_windows_drift_alerts_and_their_command_run_once_per_firing(served):
     check = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
 
+    # System health: one sample per window in the store, plotted by the report.
+    samples = [json.loads(line) for line in (store / "monitor" / "health.jsonl").read_text().splitlines()]
+    assert len(samples) >= 7  # the windows evaluated above
+    assert {s["pid"] for s in samples} == {proc.proc.pid}
+    assert all(s["process_rss_bytes"] > 0 and s["host_cpus"] >= 1 for s in samples)
+    assert all(0 <= s["host_cpu_busy"] <= 1 for s in samples)
+    report = sw.json("monitor", "report", "flights")
+    # The samples taken while this window's predictions were served (the first, empty window is before them).
+    assert [r["time_us"] for r in report["system_health"]["samples"]] == [s["time_us"] for s in samples[1:]]
+    html = store.parent / "report.html"
+    sw.run("monitor", "report", "flights", "--html", html)
+    page = html.read_text()
+    assert '<section id="system-health">' in page and "server CPU, cores" in page
+
 
 def test_feedback_reaches_the_window_metrics_and_alerts(served):
     proc, store, marker, rng = served

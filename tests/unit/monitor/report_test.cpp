@@ -362,6 +362,44 @@ TEST(ReportHtml, EscapesNamesAndSaysWhyASectionIsEmpty) {
   EXPECT_EQ(j["performance"]["note"], "feedback table missing");
 }
 
+TEST(ReportHtml, SystemHealthIsPlottedAndSummarised) {
+  MonitorReport r;
+  r.model = "m";
+  r.first_us = kStart;
+  r.last_us = kStart + 10'000'000;
+  r.health_note = "no system health recorded in this window";
+  EXPECT_NE(render_report_html(r).find("no system health recorded in this window"), std::string::npos);
+  for (int i = 0; i < 3; ++i) {
+    HealthSample h;
+    h.time_us = kStart + i * 5'000'000;
+    h.process_cpu_cores = 0.5 + i;
+    h.process_rss_bytes = 100'000'000u * static_cast<uint64_t>(i + 1);
+    h.host_cpus = 2;
+    h.host_cpu_busy = 0.25 * i;
+    h.host_memory_total_bytes = 8'000'000'000;
+    h.host_memory_available_bytes = 4'000'000'000;
+    h.open_sockets = 10 + static_cast<uint64_t>(i);
+    h.gpu_reason = "libnvidia-ml.so.1 not found (no NVIDIA driver)";
+    r.health.push_back(h);
+  }
+  r.health_note.clear();
+  const std::string html = render_report_html(r);
+  expect_self_contained(html);
+  const size_t section = html.find("<section id=\"system-health\">");
+  ASSERT_NE(section, std::string::npos);
+  const std::string part = html.substr(section, html.find("</section>", section) - section);
+  EXPECT_NE(part.find("<svg"), std::string::npos);
+  EXPECT_NE(part.find("server CPU, cores"), std::string::npos);
+  EXPECT_NE(part.find(">1.5<"), std::string::npos) << part;  // the median of 0.5, 1.5, 2.5
+  EXPECT_NE(part.find(">2.5<"), std::string::npos);          // the peak
+  EXPECT_NE(part.find("No GPU metrics: libnvidia-ml.so.1 not found"), std::string::npos);
+  EXPECT_NE(part.find("3 samples"), std::string::npos);
+  const nlohmann::json j = to_json(r);
+  ASSERT_EQ(j["system_health"]["samples"].size(), 3u);
+  EXPECT_EQ(j["system_health"]["samples"][1]["process_cpu_cores"], 1.5);
+  EXPECT_EQ(j["system_health"]["samples"][2]["open_sockets"], 12);
+}
+
 TEST(ReportTime, WholeSecondsOrMicroseconds) {
   EXPECT_EQ(report_time(kStart), "2023-11-15T00:00:00Z");
   EXPECT_EQ(report_time(kStart + 1), "2023-11-15T00:00:00.000001Z");

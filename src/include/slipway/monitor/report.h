@@ -27,6 +27,7 @@
 #include "slipway/monitor/drift.h"
 #include "slipway/monitor/log_window.h"
 #include "slipway/monitor/performance.h"
+#include "slipway/monitor/system_health.h"
 #include "slipway/store/store.h"
 
 namespace slipway::monitor {
@@ -87,6 +88,10 @@ struct MonitorReport {
   std::optional<PerformanceReport> performance;
   std::string performance_note;
   std::vector<AlertFiring> alerts;  // this model's firings, newest first
+  // The serving process's health over the window (one sample per live-monitor window, from
+  // <store>/monitor/health.jsonl); empty when no server monitored this store in the window.
+  std::vector<HealthSample> health;
+  std::string health_note;
   std::vector<std::string> notes;
 };
 

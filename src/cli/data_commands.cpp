@@ -282,7 +282,7 @@ void register_data_commands(CLI::App& app, Context& ctx, Command& run) {
                     m.quarantine ? (" quarantined in object " + short_id(*m.quarantine)).c_str() : " skipped");
       }
       std::printf("\nfiles\n");
-      TextTable t({"  name", "format", "size", "rows", "chunks", "sha256"});
+      TextTable t({"  name", "format", "size", "rows", "chunks", "id"});
       for (const auto& f : m.files) {
         t.add_row({"  " + f.name, f.format + (f.compression == "none" ? "" : "+" + f.compression),
                    human_bytes(f.size), human_count(f.rows), std::to_string(f.chunks.size()), f.sha256});

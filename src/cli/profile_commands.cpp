@@ -115,8 +115,18 @@ void register_profile_commands(CLI::App& data, Context& ctx, Command& run) {
       for (const auto& n : names) {
         auto ia = fa.find(n);
         auto ib = fb.find(n);
+        // Same bytes: the same content id, or (a format-1 and a format-2 manifest, whose ids are
+        // computed differently) the same chunk list.
+        auto same = [](const data::FileEntry& x, const data::FileEntry& y) {
+          if (x.sha256 == y.sha256) return true;
+          if (x.size != y.size || x.chunks.size() != y.chunks.size() || x.chunks.empty()) return false;
+          for (size_t i = 0; i < x.chunks.size(); ++i) {
+            if (x.chunks[i].id != y.chunks[i].id || x.chunks[i].size != y.chunks[i].size) return false;
+          }
+          return true;
+        };
         std::string change = ia == fa.end() ? "added" : ib == fb.end() ? "removed"
-                             : ia->second->sha256 == ib->second->sha256 ? "unchanged" : "changed";
+                             : same(*ia->second, *ib->second) ? "unchanged" : "changed";
         files.push_back({{"name", n}, {"change", change},
                          {"size_a", ia == fa.end() ? nlohmann::json(nullptr) : nlohmann::json(ia->second->size)},
                          {"size_b", ib == fb.end() ? nlohmann::json(nullptr) : nlohmann::json(ib->second->size)}});

@@ -27,7 +27,9 @@ void register_version_commands(CLI::App& data, Context& ctx, Command& run) {
       if (!st.ok()) return report_error(st);
       if (ctx.json) {
         nlohmann::json files = nlohmann::json::array();
-        for (const auto& f : r->manifest.files) files.push_back({{"name", f.name}, {"size", f.size}, {"sha256", f.sha256}});
+        // The file's content id under the manifest's own name for it (format 2 "id", format 1 "sha256").
+        const char* id_key = r->manifest.format_version >= 2 ? "id" : "sha256";
+        for (const auto& f : r->manifest.files) files.push_back({{"name", f.name}, {"size", f.size}, {id_key, f.sha256}});
         print_json({{"version", r->id}, {"output", co->out}, {"files", files}});
       } else {
         for (const auto& f : r->manifest.files) {
@@ -100,6 +102,8 @@ void register_version_commands(CLI::App& data, Context& ctx, Command& run) {
 
   auto hash_path = std::make_shared<std::string>();
   auto* hash = data.add_subcommand("hash", "Content id and content-defined chunks of a file (no store needed)");
+  // The id is the one a version records for the file (manifest format 2: the SHA-256 of its chunk
+  // list, docs/formats.md); each chunk id is the SHA-256 of the chunk's bytes.
   hash->add_option("file", *hash_path, "File to hash")->required();
   hash->footer("Example:\n  slipway data hash flights.csv\n  slipway data hash big.csv --json | jq .chunks");
   add_json_flag(hash, ctx);
@@ -111,7 +115,7 @@ void register_version_commands(CLI::App& data, Context& ctx, Command& run) {
       if (ctx.json) {
         nlohmann::json chunks = nlohmann::json::array();
         for (const auto& c : h->chunks) chunks.push_back({{"id", c.id}, {"size", c.size}});
-        print_json({{"file", *hash_path}, {"sha256", h->sha256}, {"size", h->size}, {"chunks", chunks},
+        print_json({{"file", *hash_path}, {"id", h->sha256}, {"size", h->size}, {"chunks", chunks},
                     {"seconds", h->seconds}, {"gb_per_s", gbps}});
       } else {
         std::printf("%s  %s\n", h->sha256.c_str(), hash_path->c_str());

@@ -295,17 +295,30 @@ Status Datasets::checkout(std::string_view version_id, const std::filesystem::pa
     {
       std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
       if (!os) return make_error(ErrorCode::kIoError, "cannot write {}", tmp.string());
+      // Every chunk is verified against its id as it is read (ObjectStore::get), so format 2 checks
+      // the sizes and recomputes the file id from the chunk list; format 1 hashes the whole file.
+      const bool whole_file_hash = manifest.format_version < 2;
       Sha256 hash;
+      bool sizes_match = true;
       for (const auto& chunk : file.chunks) {
         SLIPWAY_ASSIGN_OR_RETURN(std::string bytes, store_.objects().get(chunk.id));
-        hash.update(bytes);
+        if (whole_file_hash) hash.update(bytes);
+        sizes_match &= bytes.size() == chunk.size;
         os.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
       }
       os.flush();
       if (!os) return make_error(ErrorCode::kIoError, "cannot write {}", tmp.string());
-      if (to_hex(hash.finish()) != file.sha256) {
+      bool matches = sizes_match;
+      if (whole_file_hash) {
+        matches &= to_hex(hash.finish()) == file.sha256;
+      } else {
+        auto id = file_id_from_chunks(file.chunks);
+        matches &= id.ok() && *id == file.sha256;
+      }
+      if (!matches) {
         std::filesystem::remove(tmp);
-        return make_error(ErrorCode::kCorrupt, "{}: restored bytes do not match the recorded SHA-256", file.name);
+        return make_error(ErrorCode::kCorrupt, "{}: restored bytes do not match the recorded {}", file.name,
+                          whole_file_hash ? "SHA-256" : "file id");
       }
     }
     std::error_code ec;
@@ -350,6 +363,12 @@ std::vector<store::FsckProblem> Datasets::fsck() {
         }
       }
       if (total != file.size) problems.push_back({fmt::format("chunks of {} do not add up to its size", file.name), where});
+      if (manifest->format_version >= 2) {
+        auto file_id = file_id_from_chunks(file.chunks);
+        if (!file_id.ok() || *file_id != file.sha256) {
+          problems.push_back({fmt::format("id of {} does not match its chunk list", file.name), where});
+        }
+      }
     }
     if (manifest->quarantine && !store_.objects().contains(*manifest->quarantine)) {
       problems.push_back({"quarantine object is missing", where});

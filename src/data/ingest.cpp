@@ -210,7 +210,7 @@ Result<FileHash> hash_file(const fs::path& path, const ChunkerOptions& options) 
   auto start = std::chrono::steady_clock::now();
   SLIPWAY_ASSIGN_OR_RETURN(auto stored, detail::chunk_and_store(nullptr, path, options, nullptr, /*workers=*/2));
   FileHash out;
-  out.sha256 = stored.sha256;
+  out.sha256 = stored.id;
   out.size = stored.size;
   out.chunks = std::move(stored.chunks);
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -404,7 +404,7 @@ Result<IngestResult> ingest(store::Store& store, const std::string& source, cons
     entry.format = file.format;
     entry.compression = file.compression;
     entry.size = stored->size;
-    entry.sha256 = stored->sha256;
+    entry.sha256 = stored->id;
     entry.chunks = std::move(stored->chunks);
     result.chunks += entry.chunks.size();
     result.new_chunks += stored->new_chunks;

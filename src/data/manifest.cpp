@@ -2,6 +2,8 @@
 // the SHA-256 of this text, is a function of the manifest's content alone.
 #include "slipway/data/dataset.h"
 
+#include "slipway/core/hash.h"
+
 namespace slipway::data {
 
 namespace {
@@ -39,6 +41,20 @@ Status get_field(const json& j, const char* key, T* out, const char* where) {
 
 }  // namespace
 
+Result<std::string> file_id_from_chunks(const std::vector<ChunkRef>& chunks) {
+  static constexpr std::string_view kPrefix = "slipway.file.v2\n";
+  Sha256 hash;
+  hash.update(kPrefix);
+  for (const ChunkRef& c : chunks) {
+    SLIPWAY_ASSIGN_OR_RETURN(Sha256Digest digest, digest_from_hex(c.id));
+    unsigned char size[8];
+    for (int i = 0; i < 8; ++i) size[i] = static_cast<unsigned char>(c.size >> (8 * i));
+    hash.update(digest.data(), digest.size());
+    hash.update(size, sizeof size);
+  }
+  return to_hex(hash.finish());
+}
+
 json to_json(const VersionManifest& m) {
   json files = json::array();
   for (const auto& f : m.files) {
@@ -48,7 +64,7 @@ json to_json(const VersionManifest& m) {
                      {"format", f.format},
                      {"compression", f.compression},
                      {"size", f.size},
-                     {"sha256", f.sha256},
+                     {m.format_version >= 2 ? "id" : "sha256", f.sha256},
                      {"chunks", chunks},
                      {"rows", f.rows},
                      {"bad_records", f.bad_records}});
@@ -115,7 +131,7 @@ Result<VersionManifest> manifest_from_json(const json& j) {
       e.format = f.at("format").get<std::string>();
       e.compression = f.at("compression").get<std::string>();
       e.size = f.at("size").get<uint64_t>();
-      e.sha256 = f.at("sha256").get<std::string>();
+      e.sha256 = f.at(m.format_version >= 2 ? "id" : "sha256").get<std::string>();
       e.rows = f.at("rows").get<uint64_t>();
       e.bad_records = f.at("bad_records").get<uint64_t>();
       for (const auto& c : f.at("chunks")) e.chunks.push_back({c.at(0).get<std::string>(), c.at(1).get<uint64_t>()});

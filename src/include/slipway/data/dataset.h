@@ -21,7 +21,9 @@
 
 namespace slipway::data {
 
-inline constexpr int kManifestFormatVersion = 1;
+// 1: a file is identified by the SHA-256 of its bytes ("sha256"). 2: by the SHA-256 of its chunk
+// list ("id", file_id_from_chunks), so ingest needs no whole-file hash. Both are read.
+inline constexpr int kManifestFormatVersion = 2;
 
 struct ChunkRef {
   std::string id;
@@ -33,7 +35,9 @@ struct FileEntry {
   std::string format;       // "csv" | "jsonl"
   std::string compression;  // "none" | "gzip" | "zstd"
   uint64_t size = 0;
-  std::string sha256;       // of the whole original file
+  // The file's content id: format 2, file_id_from_chunks(chunks) (JSON "id"); format 1, the
+  // SHA-256 of the whole original file (JSON "sha256").
+  std::string sha256;
   std::vector<ChunkRef> chunks;
   uint64_t rows = 0;         // good rows
   uint64_t bad_records = 0;  // skipped or quarantined
@@ -63,6 +67,12 @@ struct VersionManifest {
   table::TableSchema schema;
   DatasetProfile profile;
 };
+
+// Format 2's file id: the SHA-256 of "slipway.file.v2\n" followed, per chunk in order, by the
+// chunk's 32-byte SHA-256 and its size as 8 bytes little-endian (lowercase hex). Chunk ids are the
+// SHA-256 of the chunk bytes, so the id pins the file byte for byte. kInvalidArgument when a chunk
+// id is not 64 hex characters.
+Result<std::string> file_id_from_chunks(const std::vector<ChunkRef>& chunks);
 
 nlohmann::json to_json(const VersionManifest& manifest);
 Result<VersionManifest> manifest_from_json(const nlohmann::json& json);

@@ -59,7 +59,7 @@ Result<std::unique_ptr<table::RecordReader>> open_data_file(const std::filesyste
 
 // Chunks and hashes a file without storing it (`slipway data hash`).
 struct FileHash {
-  std::string sha256;
+  std::string sha256;  // the file's id: file_id_from_chunks(chunks), as manifest format 2 records it
   uint64_t size = 0;
   std::vector<ChunkRef> chunks;
   double seconds = 0;

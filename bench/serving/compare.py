@@ -78,7 +78,8 @@ MLSERVER_PINS = ["mlserver==1.7.1", "mlserver-sklearn==1.7.1", "numpy==2.2.6", "
                  "grpcio==1.85.3", "httptools==0.9.0",
                  # uvloop 0.22+ raises in get_event_loop() where MLServer 1.7.1's workers call it
                  "uvloop==0.21.0"]
-ALL_SERVERS = ["slipway", "slipway-monitored", "slipway-sampled", "fastapi-asyncio", "fastapi-uvloop", "fastapi-2w", "mlserver"]
+ALL_SERVERS = ["slipway", "slipway-monitored", "slipway-monitored-ref", "slipway-sampled", "fastapi-asyncio",
+               "fastapi-uvloop", "fastapi-2w", "mlserver"]
 TARGETS = {"single_rps": 80_000, "cpu_us": 15.0, "paced_p99_ms": 2.0, "grpc_pred_s": 1_000_000}
 
 
@@ -140,6 +141,17 @@ def prepare_models(binary: Path) -> dict:
             raise BenchError(f"slipway model import {m['source']} failed: {proc.stderr}")
         m["bundle"] = bundle
     return models
+
+
+def reference_csv() -> Path:
+    """The training features as a CSV whose columns are named as the log names a packed request's
+    features (input__0[j]): the drift reference of slipway-monitored-ref."""
+    path = WORK / "models" / "reference_input0.csv"
+    if not path.exists():
+        x, _ = synthetic(TRAIN_ROWS, 1)
+        header = ",".join(f"input__0[{j}]" for j in range(N_FEATURES))
+        np.savetxt(path, x, delimiter=",", header=header, comments="", fmt="%.4f")
+    return path
 
 
 def reference(model: dict, x: np.ndarray) -> np.ndarray:
@@ -323,7 +335,7 @@ def start_server(kind: str, model: dict, binary: Path, workdir: Path) -> Server:
         cmd = [str(binary), "serve", str(model["bundle"]), "--name", MODEL_NAME, "--http-port", str(http),
                "--grpc-port", str(grpc)]
         return Server(kind, f"slipway serve ({version or 'slipway'})", cmd, http, grpc, workdir)
-    if kind in ("slipway-monitored", "slipway-sampled"):
+    if kind in ("slipway-monitored", "slipway-monitored-ref", "slipway-sampled"):
         # The same server with every prediction logged to a store and monitored inside the server
         # (drift / latency / performance windows every 5 s): the cost of monitoring, in the same run.
         store = workdir / "monitored-store"
@@ -336,6 +348,11 @@ def start_server(kind: str, model: dict, binary: Path, workdir: Path) -> Server:
         if kind == "slipway-sampled":  # heavy traffic: log and monitor every 10th request
             cmd += ["--log-sample-rate", "0.1"]
             label += " of 10% of requests"
+        if kind == "slipway-monitored-ref":
+            # Input drift too: every logged row's 28 features binned against the training data's bins
+            # (a model served from a file has no lineage, so the reference is given).
+            cmd += ["--reference", str(reference_csv())]
+            label += " incl. input drift vs the training data"
         return Server(kind, label, cmd, http, grpc, workdir)
     if kind.startswith("fastapi"):
         import fastapi

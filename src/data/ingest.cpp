@@ -28,6 +28,15 @@ namespace fs = std::filesystem;
 constexpr size_t kBatchRows = 8192;
 // Below this size a file is parsed on one thread; above it, in ranges on `threads` threads.
 constexpr size_t kParallelParseBytes = 32u << 20;
+// Values the profilers keep for histograms and exact quantiles stay in memory up to this much in
+// all (shared by the parallel profilers); past it they go to the temporary file. Peak memory thus
+// does not grow with the input.
+constexpr size_t kSpillMemoryBytes = 256u << 20;
+
+ProfileOptions spill_options(ProfileOptions options, unsigned threads) {
+  options.spill_memory_bytes = kSpillMemoryBytes / std::max(1u, threads);
+  return options;
+}
 
 struct InputFile {
   fs::path path;     // where to read it
@@ -341,7 +350,7 @@ Result<IngestResult> ingest(store::Store& store, const std::string& source, cons
               as_float[c].spec = {column_names[c], table::DataType::kFloat64, true};
             }
             speculative[part] = std::make_unique<Profiler>(
-                Profiler::with_deferred_histograms(as_float, options.profile, store.temp_dir()));
+                Profiler::with_deferred_histograms(as_float, spill_options(options.profile, threads), store.temp_dir()));
           }
           bool first_batch = true;
           table::RecordBatch batch;
@@ -446,7 +455,7 @@ Result<IngestResult> ingest(store::Store& store, const std::string& source, cons
     }
     SLIPWAY_RETURN_IF_ERROR(first);
     for (size_t p = 1; p < speculative.size(); ++p) speculative[0]->merge(std::move(*speculative[p]));
-    single_pass_profile = speculative[0]->finish();
+    SLIPWAY_ASSIGN_OR_RETURN(single_pass_profile, speculative[0]->finish());
     speculative.clear();
   }
   const bool pass2 = std::find(profiled.begin(), profiled.end(), 0) != profiled.end();
@@ -462,7 +471,8 @@ Result<IngestResult> ingest(store::Store& store, const std::string& source, cons
     SLIPWAY_RETURN_IF_ERROR(for_each_reader(
         file, pass2_csv, threads,
         [&](size_t part, table::RecordReader& reader) -> Status {
-          part_profilers[part] = std::make_unique<Profiler>(columns, options.profile);
+          part_profilers[part] =
+              std::make_unique<Profiler>(Profiler::with_kept_values(columns, spill_options(options.profile, threads), store.temp_dir()));
           if (single_pass) {
             std::vector<uint8_t> rest(profiled.size());
             for (size_t c = 0; c < rest.size(); ++c) rest[c] = !profiled[c];
@@ -487,7 +497,7 @@ Result<IngestResult> ingest(store::Store& store, const std::string& source, cons
   }
   if (!profilers.empty()) {
     for (size_t p = 1; p < profilers.size(); ++p) profilers[0]->merge(std::move(*profilers[p]));
-    manifest.profile = profilers[0]->finish();
+    SLIPWAY_ASSIGN_OR_RETURN(manifest.profile, profilers[0]->finish());
   }
   if (single_pass_profile) {
     if (profilers.empty()) {

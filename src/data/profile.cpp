@@ -11,10 +11,14 @@
 //   sample standard deviation (n - 1), absent for fewer than two values. Per batch the sums are
 //   taken around the batch's first value (shifted data), batches and threads are combined with
 //   Chan et al.'s pairwise formula, so the result does not depend on how rows are split.
-// - quantiles: q = 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99. Exact up to exact_quantile_limit values,
-//   computed like numpy.quantile's default ("linear": interpolate at position q * (n - 1));
-//   above the limit from a deterministic quantile sketch, quantile_rank_error then being its proven
-//   worst-case rank error as a fraction of the count (about 0.2-0.5%).
+// - quantiles: q = 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, computed like numpy.quantile's default
+//   ("linear": interpolate at position q * (n - 1)). Exact wherever the values are kept: up to
+//   exact_quantile_limit values in memory, and beyond it for profilers with a spill
+//   (with_kept_values, with_deferred_histograms), selected by bucket-then-select over the spill
+//   (select_spilled). Values are ordered by their order key (-0 before +0), so the result depends
+//   only on the multiset. A profiler without a spill switches to a deterministic quantile sketch
+//   above the limit, quantile_rank_error then being its proven worst-case rank error as a fraction
+//   of the count (about 0.2-0.5%).
 // - histogram: histogram_bins equal-width bins over the inferred [min, max] (numpy.histogram's
 //   rules: bins half-open, the last one closed); one bin when min == max. Numeric and timestamp only.
 // - top_values: string, bool and int64 columns, count descending then value ascending. Exact while
@@ -42,7 +46,9 @@
 #include <bit>
 #include <charconv>
 #include <cmath>
+#include <functional>
 #include <limits>
+#include <map>
 
 #include "detail/sketch.h"
 #include "detail/value_spill.h"
@@ -112,10 +118,17 @@ struct ColumnState {
 
   NumericStats stats;
   std::vector<double> exact_values;
-  std::unique_ptr<detail::QuantileSketch> sketch;
-  // Deferred histograms: values that went into the sketch, on their way to the spill.
+  std::unique_ptr<detail::QuantileSketch> sketch;  // only where values are not kept (no spill)
+  // Deferred histograms: values past exact_values, on their way to the spill.
   bool spilling = false;
+  // Values kept for exact quantiles (the profiler has a spill): past exact_quantile_limit they go
+  // to the spill instead of a sketch.
+  bool keep = false;
+  bool spilled = false;  // some of the column's values are in a spill (this profiler's or a merged one's)
   std::vector<double> spill_pending;
+  // Counts of every kept value by bucket of its order key (empty: not counted yet).
+  detail::KeyBuckets buckets;
+  std::vector<uint64_t> bucket_counts;
   std::vector<double> edges;
   std::vector<uint64_t> histogram;
   double hist_lo = 0, hist_scale = 0;
@@ -130,7 +143,8 @@ struct Profiler::State {
   uint64_t rows = 0;
   std::vector<ColumnState> columns;
   std::vector<uint8_t> active;                // empty: every column
-  std::unique_ptr<detail::ValueSpill> spill;  // deferred histograms only
+  std::unique_ptr<detail::ValueSpill> spill;  // deferred histograms and kept values
+  std::vector<std::unique_ptr<detail::ValueSpill>> merged_spills;  // spills of profilers merged in
 };
 
 namespace {
@@ -186,6 +200,13 @@ inline void observe(ColumnState& c, uint64_t hash, const ProfileOptions& options
 }
 
 void switch_to_sketch(ColumnState& c) {
+  if (c.keep) {
+    // Values are kept: past the limit they wait in the spill.
+    c.spilled = true;
+    c.spill_pending.insert(c.spill_pending.end(), c.exact_values.begin(), c.exact_values.end());
+    std::vector<double>().swap(c.exact_values);
+    return;
+  }
   c.sketch = std::make_unique<detail::QuantileSketch>();
   for (double v : c.exact_values) c.sketch->add(v);
   if (c.spilling) c.spill_pending.insert(c.spill_pending.end(), c.exact_values.begin(), c.exact_values.end());
@@ -193,6 +214,10 @@ void switch_to_sketch(ColumnState& c) {
 }
 
 inline void add_quantile_value(ColumnState& c, double v, const ProfileOptions& options) {
+  if (c.spilled) {
+    c.spill_pending.push_back(v);
+    return;
+  }
   if (c.sketch) {
     c.sketch->add(v);
     if (c.spilling) c.spill_pending.push_back(v);
@@ -350,22 +375,53 @@ double lerp(double a, double b, double t) {
   return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
 }
 
-std::vector<std::pair<double, double>> exact_quantiles(std::vector<double>& values) {
+// The linear quantiles of n values from the values at the ranks they need (0-based, ascending).
+std::vector<uint64_t> quantile_ranks(uint64_t n) {
+  std::vector<uint64_t> ranks;
+  for (double q : kQuantileLevels) {
+    const auto lo = static_cast<uint64_t>(q * static_cast<double>(n - 1));
+    ranks.push_back(lo);
+    if (lo + 1 < n) ranks.push_back(lo + 1);
+  }
+  std::sort(ranks.begin(), ranks.end());
+  ranks.erase(std::unique(ranks.begin(), ranks.end()), ranks.end());
+  return ranks;
+}
+
+std::vector<std::pair<double, double>> linear_quantiles(uint64_t n, const std::map<uint64_t, double>& at_rank) {
   std::vector<std::pair<double, double>> out;
-  const size_t n = values.size();
-  size_t start = 0;
   for (double q : kQuantileLevels) {
     const double position = q * static_cast<double>(n - 1);
-    const auto lo = static_cast<size_t>(position);
+    const auto lo = static_cast<uint64_t>(position);
     const double t = position - static_cast<double>(lo);
-    std::nth_element(values.begin() + static_cast<ptrdiff_t>(start), values.begin() + static_cast<ptrdiff_t>(lo),
-                     values.end());
-    const double a = values[lo];
-    const double b = lo + 1 < n ? *std::min_element(values.begin() + static_cast<ptrdiff_t>(lo) + 1, values.end()) : a;
+    const double a = at_rank.at(lo);
+    const double b = lo + 1 < n ? at_rank.at(lo + 1) : a;
     out.emplace_back(q, t == 0 ? a : lerp(a, b, t));
-    start = lo;
   }
   return out;
+}
+
+// Selects `ranks` (ascending) among `keys` (order keys); `base` is the rank of keys' smallest.
+void select_ranks(std::vector<uint64_t>& keys, uint64_t base, const std::vector<uint64_t>& ranks,
+                  std::map<uint64_t, double>* found) {
+  size_t start = 0;
+  for (uint64_t r : ranks) {
+    if (r < base || r - base >= keys.size()) continue;
+    const size_t i = static_cast<size_t>(r - base);
+    std::nth_element(keys.begin() + static_cast<ptrdiff_t>(start), keys.begin() + static_cast<ptrdiff_t>(i), keys.end());
+    (*found)[r] = detail::from_order_key(keys[i]);
+    start = i;
+  }
+}
+
+// Exact quantiles of values held in memory. Values are ordered by their order key (-0 before +0),
+// so the result depends only on the values, not on their order.
+std::vector<std::pair<double, double>> exact_quantiles(const std::vector<double>& values) {
+  std::vector<uint64_t> keys(values.size());
+  for (size_t i = 0; i < values.size(); ++i) keys[i] = detail::order_key(values[i]);
+  std::map<uint64_t, double> found;
+  select_ranks(keys, 0, quantile_ranks(values.size()), &found);
+  return linear_quantiles(values.size(), found);
 }
 
 void merge_distinct(ColumnState& c, ColumnState& o, const ProfileOptions& options) {
@@ -395,7 +451,50 @@ void merge_distinct(ColumnState& c, ColumnState& o, const ProfileOptions& option
   if (c.heavy && o.heavy) c.heavy->merge(*o.heavy);
 }
 
+constexpr size_t kKeyBuckets = 1u << 16;    // first level of bucket-then-select
+constexpr size_t kRefineBuckets = 1u << 12;  // a bucket too full to gather is split this finely
+
+void count_keys(ColumnState& c, const double* values, size_t n) {
+  for (size_t k = 0; k < n; ++k) ++c.bucket_counts[c.buckets.of(detail::order_key(values[k]))];
+}
+
+// Starts counting the column's kept values by key bucket over [min, max].
+void start_counts(ColumnState& c, std::optional<double> min, std::optional<double> max) {
+  uint64_t lo = 0, hi = UINT64_MAX;
+  if (min && max && !std::isnan(*min) && !std::isnan(*max) && *min <= *max) {
+    lo = detail::order_key(*min);
+    hi = detail::order_key(*max);
+  }
+  c.buckets = detail::KeyBuckets(lo, hi, kKeyBuckets);
+  c.bucket_counts.assign(kKeyBuckets, 0);
+  count_keys(c, c.exact_values.data(), c.exact_values.size());
+}
+
+// Kept values: the parts' in-memory values join (at most exact_quantile_limit per part), their
+// spills are adopted by Profiler::merge, and bucket counts add up where both parts have them.
+void merge_kept(ColumnState& c, ColumnState& o) {
+  const bool mine = !c.bucket_counts.empty(), theirs = !o.bucket_counts.empty();
+  if (mine && theirs && c.buckets == o.buckets) {
+    for (size_t b = 0; b < c.bucket_counts.size(); ++b) c.bucket_counts[b] += o.bucket_counts[b];
+  } else if (mine && !theirs && !o.spilled) {
+    count_keys(c, o.exact_values.data(), o.exact_values.size());
+  } else if (!mine && theirs && !c.spilled) {
+    c.buckets = o.buckets;
+    c.bucket_counts = std::move(o.bucket_counts);
+    count_keys(c, c.exact_values.data(), c.exact_values.size());
+  } else {
+    std::vector<uint64_t>().swap(c.bucket_counts);  // counted again when needed
+  }
+  c.spilled = c.spilled || o.spilled;
+  c.exact_values.insert(c.exact_values.end(), o.exact_values.begin(), o.exact_values.end());
+  std::vector<double>().swap(o.exact_values);
+}
+
 void merge_quantiles(ColumnState& c, ColumnState& o, const ProfileOptions& options) {
+  if (c.keep && o.keep) {
+    merge_kept(c, o);
+    return;
+  }
   if (o.sketch && !c.sketch) switch_to_sketch(c);
   if (c.sketch) {
     if (o.sketch) {
@@ -455,8 +554,16 @@ Profiler Profiler::with_deferred_histograms(const std::vector<table::InferredCol
   std::vector<table::InferredColumn> no_ranges = columns;
   for (auto& c : no_ranges) c.min = c.max = std::nullopt;
   Profiler p(no_ranges, options);
-  p.state_->spill = std::make_unique<detail::ValueSpill>(std::move(spill_dir));
-  for (ColumnState& c : p.state_->columns) c.spilling = has_histogram(c.type);
+  p.state_->spill = std::make_unique<detail::ValueSpill>(std::move(spill_dir), options.spill_memory_bytes);
+  for (ColumnState& c : p.state_->columns) c.spilling = c.keep = has_histogram(c.type);
+  return p;
+}
+
+Profiler Profiler::with_kept_values(const std::vector<table::InferredColumn>& columns, ProfileOptions options,
+                                    std::filesystem::path spill_dir) {
+  Profiler p(columns, options);
+  p.state_->spill = std::make_unique<detail::ValueSpill>(std::move(spill_dir), options.spill_memory_bytes);
+  for (ColumnState& c : p.state_->columns) c.keep = c.type != DataType::kString;
   return p;
 }
 
@@ -485,23 +592,31 @@ void Profiler::restrict_to(std::vector<uint8_t> columns) { state_->active = std:
 
 Status Profiler::finish_histograms(const std::vector<table::InferredColumn>& columns) {
   State& s = *state_;
+  bool replay = false;
   for (size_t i = 0; i < s.columns.size() && i < columns.size(); ++i) {
     ColumnState& c = s.columns[i];
     if (!c.spilling) continue;
     c.spilling = false;
     init_histogram(c, columns[i], s.options);
-    if (c.histogram.empty()) continue;
-    // Values not in the sketch are all still here; the rest are in the spill.
-    for (double v : c.exact_values) add_histogram_value(c, v);
+    // Counting the kept values by key bucket now saves a read of the spill when the quantiles are
+    // selected; a column far below the exact limit is likely selected in memory and skips it.
+    if (c.keep && (c.spilled || c.exact_values.size() * 8 >= s.options.exact_quantile_limit)) {
+      start_counts(c, columns[i].min, columns[i].max);
+    }
+    // Values not spilled are all still here; the rest are in the spill.
+    for (double v : c.exact_values) {
+      if (!c.histogram.empty()) add_histogram_value(c, v);
+    }
+    replay = replay || c.spilled;
   }
-  if (s.spill) {
+  if (s.spill && replay) {
     SLIPWAY_RETURN_IF_ERROR(s.spill->replay([&](uint32_t col, const double* values, size_t n) {
       if (col >= s.columns.size()) return;
       ColumnState& c = s.columns[col];
+      if (!c.bucket_counts.empty()) count_keys(c, values, n);
       if (c.histogram.empty()) return;
       for (size_t k = 0; k < n; ++k) add_histogram_value(c, values[k]);
     }));
-    s.spill.reset();
   }
   return Status::ok_status();
 }
@@ -555,10 +670,183 @@ void Profiler::merge(Profiler&& other) {
     merge_distinct(c, oc, s.options);
     merge_quantiles(c, oc, s.options);
   }
+  if (o.spill) s.merged_spills.push_back(std::move(o.spill));
+  for (auto& spill : o.merged_spills) s.merged_spills.push_back(std::move(spill));
+  o.merged_spills.clear();
 }
 
-DatasetProfile Profiler::finish() {
+namespace {
+
+using KeptFn = std::function<void(uint32_t, const double*, size_t)>;
+// Reads everything kept, column by column: the values in memory, then the spills'.
+using ReadKept = std::function<Status(const KeptFn&)>;
+
+// Bucket-then-select for the columns with spilled values: the key buckets (counted already, or in
+// a first read) say which buckets hold the wanted ranks; a read gathers those buckets' values
+// (at most about 16M values over all columns) and selects in them. A bucket too full to gather is
+// split by another counting read instead, until the ranks are found.
+Status select_spilled(std::vector<ColumnState>& columns, const ReadKept& read_kept,
+                      std::vector<std::map<uint64_t, double>>* found) {
+  struct Gather {  // the keys [a, b] of one bucket; `base` kept values have smaller keys
+    uint64_t a, b, base, count;
+    std::vector<uint64_t> keys;
+  };
+  // Keys [a, b] by `buckets`: counted (`counts`), or gathered where `slot` names a Gather.
+  struct Window {
+    uint64_t a = 0, b = UINT64_MAX, base = 0;
+    detail::KeyBuckets buckets;
+    std::vector<uint64_t> counts;
+    std::vector<int32_t> slot;
+    std::vector<Gather> gathers;
+  };
+  struct Select {
+    bool active = false;
+    std::vector<uint64_t> ranks;
+    std::vector<Window> counted, counting, gathering;
+  };
+  std::vector<Select> sel(columns.size());
+  size_t spilled = 0;
+  bool read = false;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    ColumnState& c = columns[i];
+    if (!c.keep || !c.spilled || c.stats.n == 0) continue;
+    ++spilled;
+    Select& x = sel[i];
+    x.active = true;
+    x.ranks = quantile_ranks(c.stats.n);
+    Window w;
+    if (c.bucket_counts.empty()) {
+      w.buckets = detail::KeyBuckets(detail::order_key(c.stats.min), detail::order_key(c.stats.max), kKeyBuckets);
+      w.counts.assign(kKeyBuckets, 0);
+      x.counting.push_back(std::move(w));
+      read = true;
+    } else {
+      w.buckets = c.buckets;
+      w.counts = std::move(c.bucket_counts);
+      x.counted.push_back(std::move(w));
+    }
+  }
+  const size_t gather_cap = std::max<size_t>(1u << 16, (size_t{1} << 24) / std::max<size_t>(1, spilled));
+  while (true) {
+    if (read) {
+      SLIPWAY_RETURN_IF_ERROR(read_kept([&](uint32_t col, const double* values, size_t n) {
+        if (col >= sel.size()) return;
+        Select& x = sel[col];
+        if (!x.active) return;
+        for (Window& w : x.gathering) {
+          for (size_t k = 0; k < n; ++k) {
+            const uint64_t key = detail::order_key(values[k]);
+            if (key < w.a || key > w.b) continue;
+            const int32_t slot = w.slot[w.buckets.of(key)];
+            if (slot >= 0) w.gathers[static_cast<size_t>(slot)].keys.push_back(key);
+          }
+        }
+        for (Window& w : x.counting) {
+          for (size_t k = 0; k < n; ++k) {
+            const uint64_t key = detail::order_key(values[k]);
+            if (key >= w.a && key <= w.b) ++w.counts[w.buckets.of(key)];
+          }
+        }
+      }));
+      read = false;
+    }
+    for (size_t i = 0; i < sel.size(); ++i) {
+      Select& x = sel[i];
+      if (!x.active) continue;
+      for (Window& w : x.gathering) {
+        for (Gather& g : w.gathers) select_ranks(g.keys, g.base, x.ranks, &(*found)[i]);
+      }
+      x.gathering.clear();
+      for (Window& w : x.counting) x.counted.push_back(std::move(w));
+      x.counting.clear();
+      if (x.counted.size() == 1 && x.counted[0].a == 0 && x.counted[0].b == UINT64_MAX) {
+        uint64_t sum = 0;
+        for (uint64_t n : x.counted[0].counts) sum += n;
+        if (sum != columns[i].stats.n) {
+          return make_error(ErrorCode::kInternal, "column '{}': {} values kept for its quantiles, {} counted",
+                            columns[i].name, columns[i].stats.n, sum);
+        }
+      }
+      // The bucket of each window that holds each rank not found yet.
+      uint64_t total = 0;
+      std::vector<Window> next;
+      for (Window& w : x.counted) {
+        Window parent;
+        parent.a = w.a;
+        parent.b = w.b;
+        parent.buckets = w.buckets;
+        uint64_t below = w.base;
+        for (size_t j = 0; j < w.counts.size(); ++j) {
+          const uint64_t n = w.counts[j];
+          if (n == 0) continue;
+          bool wanted = false;
+          for (uint64_t r : x.ranks) wanted = wanted || (r >= below && r < below + n && !(*found)[i].contains(r));
+          if (wanted) {
+            bool none = false;
+            const uint64_t first = w.buckets.first_key(j, w.a, w.b, &none);
+            uint64_t last = w.b;
+            if (j + 1 < w.counts.size()) {
+              const uint64_t next_first = w.buckets.first_key(j + 1, w.a, w.b, &none);
+              if (!none) last = next_first - 1;
+            }
+            if (first == last) {  // one key: every rank in it is that value
+              for (uint64_t r : x.ranks) {
+                if (r >= below && r < below + n) (*found)[i][r] = detail::from_order_key(first);
+              }
+            } else {
+              if (parent.slot.empty()) parent.slot.assign(w.counts.size(), -1);
+              parent.slot[j] = static_cast<int32_t>(parent.gathers.size());
+              parent.gathers.push_back({first, last, below, n, {}});
+              total += n;
+            }
+          }
+          below += n;
+        }
+        if (!parent.gathers.empty()) next.push_back(std::move(parent));
+      }
+      x.counted.clear();
+      if (next.empty()) continue;
+      read = true;
+      if (total <= gather_cap) {
+        for (Window& parent : next) {
+          for (Gather& g : parent.gathers) g.keys.reserve(static_cast<size_t>(g.count));
+        }
+        x.gathering = std::move(next);
+        continue;
+      }
+      // Too many values to gather: split each bucket finely and count again.
+      for (Window& parent : next) {
+        for (const Gather& g : parent.gathers) {
+          Window w;
+          w.a = g.a;
+          w.b = g.b;
+          w.base = g.base;
+          w.buckets = detail::KeyBuckets(g.a, g.b, kRefineBuckets);
+          w.counts.assign(kRefineBuckets, 0);
+          x.counting.push_back(std::move(w));
+        }
+      }
+    }
+    if (!read) break;
+  }
+  return Status::ok_status();
+}
+
+}  // namespace
+
+Result<DatasetProfile> Profiler::finish() {
   State& s = *state_;
+  std::vector<std::map<uint64_t, double>> spilled_ranks(s.columns.size());
+  const ReadKept read_kept = [&s](const KeptFn& f) -> Status {
+    for (size_t i = 0; i < s.columns.size(); ++i) {
+      const auto& values = s.columns[i].exact_values;
+      if (!values.empty()) f(static_cast<uint32_t>(i), values.data(), values.size());
+    }
+    if (s.spill) SLIPWAY_RETURN_IF_ERROR(s.spill->replay(f));
+    for (auto& spill : s.merged_spills) SLIPWAY_RETURN_IF_ERROR(spill->replay(f));
+    return Status::ok_status();
+  };
+  SLIPWAY_RETURN_IF_ERROR(select_spilled(s.columns, read_kept, &spilled_ranks));
   DatasetProfile profile;
   profile.row_count = s.rows;
   for (ColumnState& c : s.columns) {
@@ -574,7 +862,9 @@ DatasetProfile Profiler::finish() {
       p.max = c.stats.max;
       p.mean = c.stats.mean;
       if (c.stats.n >= 2) p.stddev = std::sqrt(c.stats.m2 / static_cast<double>(c.stats.n - 1));
-      if (c.sketch) {
+      if (c.keep && c.spilled) {
+        p.quantiles = linear_quantiles(c.stats.n, spilled_ranks[&c - s.columns.data()]);
+      } else if (c.sketch) {
         std::vector<double> qs(std::begin(kQuantileLevels), std::end(kQuantileLevels));
         std::vector<double> values = c.sketch->quantiles(qs);
         for (size_t i = 0; i < qs.size(); ++i) p.quantiles.emplace_back(qs[i], values[i]);

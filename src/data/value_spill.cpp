@@ -57,7 +57,17 @@ Status ValueSpill::append(uint32_t column, const double* values, size_t n) {
   while (n > 0) {
     const size_t take = std::min(n, kMaxBlockValues);
     if (buffer_.capacity() == 0) buffer_.reserve(kBufferWords);
-    if (buffer_.size() + take + 1 > kBufferWords) SLIPWAY_RETURN_IF_ERROR(flush());
+    if (buffer_.size() + take + 1 > kBufferWords) {
+      if (fd_ < 0 && kept_ + buffer_.size() * sizeof(uint64_t) <= memory_bytes_) {
+        // Within the memory allowance and nothing in the file yet: keep the buffer.
+        kept_ += buffer_.size() * sizeof(uint64_t);
+        memory_.push_back(std::move(buffer_));
+        buffer_ = {};
+        buffer_.reserve(kBufferWords);
+      } else {
+        SLIPWAY_RETURN_IF_ERROR(flush());
+      }
+    }
     buffer_.push_back(uint64_t{column} << 32 | take);
     const size_t at = buffer_.size();
     buffer_.resize(at + take);
@@ -69,16 +79,18 @@ Status ValueSpill::append(uint32_t column, const double* values, size_t n) {
 }
 
 Status ValueSpill::replay(const std::function<void(uint32_t, const double*, size_t)>& f) {
-  if (fd_ < 0) {
-    // Everything is still in the buffer.
-    std::vector<uint64_t> words = std::move(buffer_);
-    buffer_ = {};
+  auto replay_words = [&f](const std::vector<uint64_t>& words) {
     for (size_t i = 0; i < words.size();) {
       const auto column = static_cast<uint32_t>(words[i] >> 32);
       const size_t n = words[i] & 0xFFFFFFFFu;
       f(column, reinterpret_cast<const double*>(words.data() + i + 1), n);
       i += 1 + n;
     }
+  };
+  // Blocks never straddle buffers: the kept buffers come first, then the file, then the buffer.
+  for (const auto& words : memory_) replay_words(words);
+  if (fd_ < 0) {
+    replay_words(buffer_);
     return {};
   }
   SLIPWAY_RETURN_IF_ERROR(flush());
@@ -112,9 +124,6 @@ Status ValueSpill::replay(const std::function<void(uint32_t, const double*, size
     std::memmove(piece.data(), piece.data() + i, (have - i) * sizeof(uint64_t));
     have -= i;
   }
-  ::close(fd_);
-  fd_ = -1;
-  written_ = 0;
   return {};
 }
 

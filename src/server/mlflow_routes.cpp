@@ -3,6 +3,10 @@
 // artifact URI. Each route reads MLflow's request message, calls the tracking store, and answers
 // MLflow's response message; errors are {"error_code", "message"} (errors.cpp).
 #include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <vector>
 
 #include "detail/errors.h"
 #include "detail/experiment_search.h"
@@ -231,23 +235,80 @@ Result<std::string> log_batch(const Params& p, Tracking& t) {
   return std::string("{}");
 }
 
+// Concurrent log-batch requests share one transaction (group commit): the first request to find no
+// writer at work writes every request waiting at that moment, its own among them, each inside its
+// own savepoint (Tracking::log_batches), so a request with a bad field still gets its own error and
+// writes nothing. While it writes, new requests queue up for the next group. One client alone sees
+// groups of one: the same work as before.
+class LogBatchGroups {
+ public:
+  explicit LogBatchGroups(TrackingPool& pool) : pool_(pool) {}
+
+  Status log(const FastLogBatch& batch) {
+    Job job;
+    job.batch = &batch;
+    std::unique_lock<std::mutex> lock(mutex_);
+    waiting_.push_back(&job);
+    while (!job.done) {
+      if (writing_) {
+        written_.wait(lock);
+        continue;
+      }
+      writing_ = true;
+      std::vector<Job*> group;
+      group.swap(waiting_);
+      lock.unlock();
+      write(group);
+      lock.lock();
+      for (Job* j : group) j->done = true;
+      writing_ = false;
+      written_.notify_all();
+    }
+    return std::move(job.result);
+  }
+
+ private:
+  struct Job {
+    const FastLogBatch* batch = nullptr;
+    Status result;
+    bool done = false;
+  };
+
+  void write(const std::vector<Job*>& group) {
+    auto lease = pool_.acquire();
+    if (!lease.ok()) {
+      for (Job* j : group) j->result = lease.status();
+      return;
+    }
+    std::vector<track::Tracking::BatchToLog> batches;
+    batches.reserve(group.size());
+    for (Job* j : group) batches.push_back({&j->batch->run_id, &j->batch->batch});
+    std::vector<Status> results;
+    std::lock_guard<std::mutex> writing(pool_.write_mutex());
+    Status status = (*lease)->log_batches(batches, results);
+    for (size_t i = 0; i < group.size(); ++i) group[i]->result = status.ok() ? std::move(results[i]) : status;
+  }
+
+  TrackingPool& pool_;
+  std::mutex mutex_;
+  std::condition_variable written_;
+  std::vector<Job*> waiting_;
+  bool writing_ = false;
+};
+
 // runs/log-batch, the hot path of metric logging: a body in the usual shape is read without a JSON
-// tree, before the write lock is taken (so concurrent clients parse in parallel); any other body
-// goes through Params and log_batch above, which word every error.
-Handler log_batch_handler(TrackingPool& pool) {
-  return [&pool, slow = tracking_handler(pool, Access::kWrite, log_batch)](const Request& request, Response& response) {
+// tree, before any lock is taken (so concurrent clients parse in parallel), and written in a group
+// with the other requests waiting; any other body goes through Params and log_batch above, which
+// word every error.
+Handler log_batch_handler(TrackingPool& pool, std::shared_ptr<LogBatchGroups> groups) {
+  return [groups = std::move(groups), slow = tracking_handler(pool, Access::kWrite, log_batch)](const Request& request,
+                                                                                                Response& response) {
     auto fast = fast_mlflow_log_batch(request.body);
     if (!fast) {
       slow(request, response);
       return;
     }
-    auto lease = pool.acquire();
-    if (!lease.ok()) {
-      response = error_response(lease.status());
-      return;
-    }
-    std::lock_guard<std::mutex> writing(pool.write_mutex());
-    Status status = (*lease)->log_batch(fast->run_id, fast->batch);
+    Status status = groups->log(*fast);
     if (!status.ok()) {
       response = error_response(status);
       return;
@@ -457,12 +518,14 @@ Status add_mlflow_routes(Router& router, TrackingPool& pool) {
       {Method::kGet, "/metrics/get-history", Access::kRead, metric_history},
       {Method::kPost, "/logged-models/search", Access::kRead, search_logged_models},
   };
+  auto groups = std::make_shared<LogBatchGroups>(pool);
   for (const char* prefix : {"/api/2.0/mlflow", "/ajax-api/2.0/mlflow"}) {
     for (const auto& r : routes) {
       SLIPWAY_RETURN_IF_ERROR(
           router.add(r.method, std::string(prefix) + r.path, tracking_handler(pool, r.access, r.body)));
     }
-    SLIPWAY_RETURN_IF_ERROR(router.add(Method::kPost, std::string(prefix) + "/runs/log-batch", log_batch_handler(pool)));
+    SLIPWAY_RETURN_IF_ERROR(
+        router.add(Method::kPost, std::string(prefix) + "/runs/log-batch", log_batch_handler(pool, groups)));
   }
   for (const char* prefix : {"/api/2.0/mlflow-artifacts/artifacts", "/ajax-api/2.0/mlflow-artifacts/artifacts"}) {
     std::string base(prefix);

@@ -269,6 +269,55 @@ const std::vector<std::string_view>& migrations() {
         PRIMARY KEY (firing_id, seq)
       ) WITHOUT ROWID;
       )sql",
+      // 5: metric series (src/track/logging.cpp, docs/tracking.md). A series is one run's one metric
+      // key: latest_metrics gets an integer series_id (unique; a new series takes max + 1) and the
+      // points move from `metrics` (keyed by the 32-character run id and the key text in every row)
+      // to metric_points keyed by (series_id, step, timestamp, value, is_nan): the same dedup key in
+      // half the bytes, and no foreign-key lookup per point. metric_points has no foreign key: the
+      // trigger deletes a series' points with the series (a run purge cascades to latest_metrics).
+      // Every existing point is kept; a (run, key) with points but no latest row gets one.
+      R"sql(
+      CREATE TABLE metric_series (
+        run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value REAL NOT NULL,
+        timestamp INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        is_nan INTEGER NOT NULL DEFAULT 0,
+        series_id INTEGER NOT NULL UNIQUE,
+        PRIMARY KEY (run_id, key)
+      ) WITHOUT ROWID;
+      INSERT INTO metric_series (run_id, key, value, timestamp, step, is_nan, series_id)
+        SELECT run_id, key, value, timestamp, step, is_nan, row_number() OVER (ORDER BY run_id, key)
+        FROM latest_metrics;
+      INSERT INTO metric_series (run_id, key, value, timestamp, step, is_nan, series_id)
+        SELECT run_id, key, value, timestamp, step, is_nan,
+               (SELECT count(*) FROM latest_metrics) + row_number() OVER (ORDER BY run_id, key)
+        FROM (SELECT m.*, row_number() OVER (PARTITION BY run_id, key
+                                             ORDER BY step DESC, timestamp DESC, value DESC) AS rank
+              FROM metrics m
+              WHERE NOT EXISTS (SELECT 1 FROM latest_metrics l WHERE l.run_id = m.run_id AND l.key = m.key))
+        WHERE rank = 1;
+      CREATE TABLE metric_points (
+        series_id INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        timestamp INTEGER NOT NULL,
+        value REAL NOT NULL,
+        is_nan INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (series_id, step, timestamp, value, is_nan)
+      ) WITHOUT ROWID;
+      INSERT INTO metric_points (series_id, step, timestamp, value, is_nan)
+        SELECT s.series_id, m.step, m.timestamp, m.value, m.is_nan
+        FROM metrics m JOIN metric_series s ON s.run_id = m.run_id AND s.key = m.key
+        ORDER BY s.series_id, m.step, m.timestamp, m.value, m.is_nan;
+      DROP TABLE metrics;
+      DROP TABLE latest_metrics;
+      ALTER TABLE metric_series RENAME TO latest_metrics;
+      CREATE INDEX latest_metrics_by_value ON latest_metrics(key, value);
+      CREATE TRIGGER latest_metrics_delete_points AFTER DELETE ON latest_metrics BEGIN
+        DELETE FROM metric_points WHERE series_id = OLD.series_id;
+      END;
+      )sql",
   };
   return kMigrations;
 }

@@ -1,7 +1,9 @@
 // search_runs: MLflow's filter syntax (a conjunction of comparisons) translated into one SQL
 // query with bound parameters, ordering, and opaque offset page tokens.
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
@@ -71,47 +73,64 @@ Result<std::string> base64_decode(std::string_view text) {
 
 Status load_run_details(store::Database& db, std::vector<Run>& runs) {
   if (runs.empty()) return {};
-  std::unordered_map<std::string, size_t> index;
   nlohmann::json ids = nlohmann::json::array();
-  for (size_t i = 0; i < runs.size(); ++i) {
-    index[runs[i].info.run_id] = i;
-    ids.push_back(runs[i].info.run_id);
-  }
+  for (const auto& run : runs) ids.push_back(run.info.run_id);
   const std::string ids_json = ids.dump();
-  // One query per table for the whole page: the ids travel as one JSON array parameter.
-  auto each = [&](std::string_view sql, const std::function<void(const store::Statement&, Run&)>& on_row) -> Status {
-    SLIPWAY_ASSIGN_OR_RETURN(auto stmt, db.prepare(sql));
-    stmt.bind(1, ids_json);
+  // One query per table for the whole page: the ids travel as one JSON array parameter, and each
+  // row comes back with its run's position in that array (json_each's key), so no row needs its
+  // run id read or looked up. json_each drives the join: one primary-key search per run.
+  auto each = [&](std::string_view sql, auto&& on_row) -> Status {
+    SLIPWAY_ASSIGN_OR_RETURN(store::Statement * stmt, db.cached(sql));
+    stmt->bind(1, ids_json);
     while (true) {
-      SLIPWAY_ASSIGN_OR_RETURN(bool row, stmt.step());
-      if (!row) break;
-      auto it = index.find(stmt.column_text(0));
-      if (it != index.end()) on_row(stmt, runs[it->second]);
+      auto row = stmt->step();
+      if (!row.ok()) {
+        stmt->reset();
+        return row.status();
+      }
+      if (!*row) break;
+      const int64_t at = stmt->column_int64(0);
+      if (at >= 0 && static_cast<size_t>(at) < runs.size()) on_row(*stmt, runs[static_cast<size_t>(at)]);
     }
+    stmt->reset();
     return {};
   };
-  constexpr std::string_view kIn = " WHERE run_id IN (SELECT value FROM json_each(?1))";
-  SLIPWAY_RETURN_IF_ERROR(each(fmt::format("SELECT run_id, key, value FROM params{}", kIn),
-                               [](const store::Statement& s, Run& r) { r.params[s.column_text(1)] = s.column_text(2); }));
-  SLIPWAY_RETURN_IF_ERROR(each(fmt::format("SELECT run_id, key, value FROM tags{}", kIn),
-                               [](const store::Statement& s, Run& r) { r.tags[s.column_text(1)] = s.column_text(2); }));
+  constexpr std::string_view kParams =
+      "SELECT j.key, t.key, t.value FROM json_each(?1) j CROSS JOIN params t ON t.run_id = j.value";
+  constexpr std::string_view kTags =
+      "SELECT j.key, t.key, t.value FROM json_each(?1) j CROSS JOIN tags t ON t.run_id = j.value";
+  constexpr std::string_view kLatest =
+      "SELECT j.key, t.key, t.value, t.timestamp, t.step, t.is_nan FROM json_each(?1) j "
+      "CROSS JOIN latest_metrics t ON t.run_id = j.value";
+  constexpr std::string_view kInputs =
+      "SELECT j.key, t.dataset, t.version_id, t.context FROM json_each(?1) j "
+      "CROSS JOIN run_inputs t ON t.run_id = j.value ORDER BY j.key, t.dataset, t.context";
+  constexpr std::string_view kOutputs =
+      "SELECT j.key, t.model_object_id FROM json_each(?1) j CROSS JOIN run_outputs t ON t.run_id = j.value";
   SLIPWAY_RETURN_IF_ERROR(
-      each(fmt::format("SELECT run_id, key, value, timestamp, step, is_nan FROM latest_metrics{} ORDER BY run_id, key", kIn),
-           [](const store::Statement& s, Run& r) {
-             MetricPoint p;
-             p.key = s.column_text(1);
-             p.value = s.column_int64(5) != 0 ? std::nan("") : s.column_double(2);
-             p.timestamp_ms = s.column_int64(3);
-             p.step = s.column_int64(4);
-             r.latest_metrics.push_back(std::move(p));
-           }));
+      each(kParams, [](const store::Statement& s, Run& r) { r.params.emplace(s.column_text(1), s.column_text(2)); }));
   SLIPWAY_RETURN_IF_ERROR(
-      each(fmt::format("SELECT run_id, dataset, version_id, context FROM run_inputs{} ORDER BY run_id, dataset, context", kIn),
-           [](const store::Statement& s, Run& r) {
-             r.inputs.push_back({s.column_text(1), s.column_text(2), s.column_text(3)});
-           }));
-  SLIPWAY_RETURN_IF_ERROR(each(fmt::format("SELECT run_id, model_object_id FROM run_outputs{}", kIn),
-                               [](const store::Statement& s, Run& r) { r.output_model = s.column_text(1); }));
+      each(kTags, [](const store::Statement& s, Run& r) { r.tags.emplace(s.column_text(1), s.column_text(2)); }));
+  SLIPWAY_RETURN_IF_ERROR(each(kLatest, [](const store::Statement& s, Run& r) {
+    MetricPoint p;
+    p.key = s.column_text(1);
+    p.value = s.column_int64(5) != 0 ? std::nan("") : s.column_double(2);
+    p.timestamp_ms = s.column_int64(3);
+    p.step = s.column_int64(4);
+    r.latest_metrics.push_back(std::move(p));
+  }));
+  // Each run's latest metrics by key (the primary key's order already, but SQL promises no order).
+  for (auto& run : runs) {
+    auto by_key = [](const MetricPoint& a, const MetricPoint& b) { return a.key < b.key; };
+    if (!std::is_sorted(run.latest_metrics.begin(), run.latest_metrics.end(), by_key)) {
+      std::sort(run.latest_metrics.begin(), run.latest_metrics.end(), by_key);
+    }
+  }
+  SLIPWAY_RETURN_IF_ERROR(each(kInputs, [](const store::Statement& s, Run& r) {
+    r.inputs.push_back({s.column_text(1), s.column_text(2), s.column_text(3)});
+  }));
+  SLIPWAY_RETURN_IF_ERROR(
+      each(kOutputs, [](const store::Statement& s, Run& r) { r.output_model = s.column_text(1); }));
   return {};
 }
 
@@ -552,14 +571,27 @@ Result<SearchRunsPage> Tracking::search_runs(const SearchRunsRequest& request) {
     return make_error(ErrorCode::kInvalidArgument, "max_results must be between 1 and 50000, got {}",
                       request.max_results);
   }
+  // Page tokens: in the default order (start_time DESC, run_id) the token names the last run of
+  // the page, {"after": [start_time, run_id]}, and the next page starts right after it in the
+  // index (no rows skipped); with order_by it is {"offset": N}.
   int64_t offset = 0;
+  std::optional<std::pair<int64_t, std::string>> after;
   if (!request.page_token.empty()) {
     auto decoded = detail::base64_decode(request.page_token);
     nlohmann::json doc = decoded.ok() ? nlohmann::json::parse(*decoded, nullptr, false) : nlohmann::json();
-    if (!doc.is_object() || !doc.contains("offset") || !doc["offset"].is_number_integer() || doc["offset"].get<int64_t>() < 0) {
+    const bool keyset = doc.is_object() && doc.contains("after") && doc["after"].is_array() &&
+                        doc["after"].size() == 2 && doc["after"][0].is_number_integer() &&
+                        doc["after"][1].is_string() && request.order_by.empty();
+    const bool offset_token = doc.is_object() && doc.contains("offset") && doc["offset"].is_number_integer() &&
+                              doc["offset"].get<int64_t>() >= 0;
+    if (!keyset && !offset_token) {
       return make_error(ErrorCode::kInvalidArgument, "invalid page_token '{}'", request.page_token);
     }
-    offset = doc["offset"].get<int64_t>();
+    if (keyset) {
+      after.emplace(doc["after"][0].get<int64_t>(), doc["after"][1].get<std::string>());
+    } else {
+      offset = doc["offset"].get<int64_t>();
+    }
   }
 
   std::string joins;
@@ -594,6 +626,12 @@ Result<SearchRunsPage> Tracking::search_runs(const SearchRunsRequest& request) {
     order += part.order + ", ";
   }
   order += "r.start_time DESC, r.run_id ASC";
+  if (after) {
+    where.push_back("r.start_time <= ? AND (r.start_time < ? OR r.run_id > ?)");
+    where_binds.push_back(after->first);
+    where_binds.push_back(after->first);
+    where_binds.push_back(after->second);
+  }
 
   std::string where_sql;
   for (const auto& w : where) where_sql += (where_sql.empty() ? " WHERE " : " AND ") + w;
@@ -617,8 +655,14 @@ Result<SearchRunsPage> Tracking::search_runs(const SearchRunsRequest& request) {
   }
   if (page.runs.size() > request.max_results) {
     page.runs.pop_back();
-    page.next_page_token = detail::base64_encode(
-        nlohmann::json{{"offset", offset + static_cast<int64_t>(request.max_results)}}.dump());
+    if (request.order_by.empty()) {
+      const RunInfo& last = page.runs.back().info;
+      page.next_page_token = detail::base64_encode(
+          nlohmann::json{{"after", nlohmann::json::array({last.start_time_ms, last.run_id})}}.dump());
+    } else {
+      page.next_page_token = detail::base64_encode(
+          nlohmann::json{{"offset", offset + static_cast<int64_t>(request.max_results)}}.dump());
+    }
   }
   SLIPWAY_RETURN_IF_ERROR(detail::load_run_details(db, page.runs));
   return page;

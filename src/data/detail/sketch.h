@@ -190,4 +190,54 @@ class HeavyHitters {
   std::unordered_map<uint64_t, uint32_t> index_;
 };
 
+// Exact quantiles of kept values (bucket, then select): doubles map to order keys (unsigned,
+// ordered like the doubles, -0 before +0, NaN never stored), keys are counted in buckets that split a
+// key range evenly, and only the values of the buckets holding the wanted ranks are gathered.
+inline uint64_t order_key(double v) {
+  const uint64_t u = std::bit_cast<uint64_t>(v);
+  return (u >> 63) ? ~u : (u | (uint64_t{1} << 63));
+}
+inline double from_order_key(uint64_t k) {
+  return std::bit_cast<double>((k >> 63) ? (k & ~(uint64_t{1} << 63)) : ~k);
+}
+
+// `n` buckets splitting the keys [lo, hi] evenly; keys below lo fall in the first, keys above hi in
+// the last. Monotone in the key.
+struct KeyBuckets {
+  uint64_t lo = 0, hi = UINT64_MAX;
+  size_t n = 0;
+  uint64_t scale = 0;  // 2^64 * n / (hi - lo + 1), 0 when the range has no more keys than buckets
+
+  KeyBuckets() = default;
+  KeyBuckets(uint64_t lo_key, uint64_t hi_key, size_t buckets) : lo(lo_key), hi(hi_key), n(buckets) {
+    __extension__ using u128 = unsigned __int128;
+    const u128 width = static_cast<u128>(hi - lo) + 1;
+    if (width > n) scale = static_cast<uint64_t>((static_cast<u128>(n) << 64) / width);
+  }
+  bool operator==(const KeyBuckets& o) const { return lo == o.lo && hi == o.hi && n == o.n; }
+
+  size_t of(uint64_t k) const {
+    __extension__ using u128 = unsigned __int128;
+    if (k <= lo) return 0;
+    if (k > hi) return n - 1;
+    if (scale == 0) return static_cast<size_t>(k - lo);
+    return static_cast<size_t>((static_cast<u128>(k - lo) * scale) >> 64);
+  }
+  // The smallest key in [a, b] whose bucket is >= j, or b + 1 (as a wider number) when none is.
+  uint64_t first_key(size_t j, uint64_t a, uint64_t b, bool* none) const {
+    *none = false;
+    if (of(a) >= j) return a;
+    if (of(b) < j) {
+      *none = true;
+      return b;
+    }
+    uint64_t low = a, high = b;  // of(low) < j <= of(high)
+    while (high - low > 1) {
+      const uint64_t mid = low + (high - low) / 2;
+      (of(mid) >= j ? high : low) = mid;
+    }
+    return high;
+  }
+};
+
 }  // namespace slipway::data::detail

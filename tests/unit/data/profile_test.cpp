@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <random>
 #include <string>
@@ -74,7 +75,7 @@ class SmallBatch : public ::testing::Test {
   DatasetProfile profile() {
     Profiler profiler(columns_, {.histogram_bins = 3, .top_values = 3});
     EXPECT_TRUE(profiler.add(batch_).ok());
-    return profiler.finish();
+    return profiler.finish().value();
   }
 };
 
@@ -199,7 +200,7 @@ TEST(Profiler, ParseErrorsNameRowValueColumnAndType) {
 TEST(Profiler, EmptyAndAllMissingColumns) {
   Profiler profiler({column("x", DataType::kFloat64), column("s", DataType::kString)});
   ASSERT_TRUE(profiler.add(make_batch({{nullptr, nullptr}, {nullptr, nullptr}})).ok());
-  DatasetProfile p = profiler.finish();
+  DatasetProfile p = profiler.finish().value();
   EXPECT_EQ(p.row_count, 2u);
   EXPECT_EQ(p.columns[0].missing, 2u);
   EXPECT_EQ(p.columns[0].distinct, 0u);
@@ -258,7 +259,7 @@ DatasetProfile profile_range(const Generated& g, size_t begin, size_t end, const
   for (size_t b = begin; b < end; b += batch_rows) {
     EXPECT_TRUE(profiler.add(batch_of(g, b, std::min(end, b + batch_rows))).ok());
   }
-  return profiler.finish();
+  return profiler.finish().value();
 }
 
 double numpy_linear_quantile(const std::vector<double>& sorted, double q) {
@@ -327,7 +328,7 @@ TEST(Profiler, MergeOfPartsEqualsSinglePass) {
   Profiler a(g.columns, options), b(g.columns, options);
   for (size_t r = 0; r < 50000; r += 1000) ASSERT_TRUE((r < 21000 ? a : b).add(batch_of(g, r, r + 1000)).ok());
   a.merge(std::move(b));
-  DatasetProfile merged = a.finish();
+  DatasetProfile merged = a.finish().value();
   EXPECT_EQ(merged.row_count, 50000u);
   for (size_t i = 0; i < 2; ++i) {
     EXPECT_NEAR(*merged.columns[i].mean, *single.columns[i].mean, 1e-12 * std::abs(*single.columns[i].mean) + 1e-15);
@@ -345,7 +346,7 @@ TEST(Profiler, SketchesAboveTheExactLimits) {
     ASSERT_TRUE((r < 100000 ? a : b).add(batch_of(g, r, std::min(g.f.size(), r + 4096))).ok());
   }
   a.merge(std::move(b));
-  DatasetProfile merged = a.finish();
+  DatasetProfile merged = a.finish().value();
 
   std::vector<double> sorted = g.f;
   std::sort(sorted.begin(), sorted.end());
@@ -392,7 +393,7 @@ TEST(Profiler, SketchesAboveTheExactLimits) {
 TEST(Profiler, IntColumnAboveDistinctLimitHasNoTopValues) {
   Profiler profiler({column("id", DataType::kInt64, 1, 5)}, {.exact_distinct_limit = 3});
   ASSERT_TRUE(profiler.add(make_batch({{"1", "2", "3", "4", "5", "5"}})).ok());
-  DatasetProfile p = profiler.finish();
+  DatasetProfile p = profiler.finish().value();
   EXPECT_FALSE(p.columns[0].distinct_exact);
   EXPECT_EQ(p.columns[0].distinct, 5u);  // HyperLogLog is exact in practice at tiny counts
   EXPECT_TRUE(p.columns[0].top_values.empty());
@@ -425,7 +426,7 @@ TEST(ProfileJson, RoundTripIsLossless) {
 TEST(ProfileJson, LayoutKeys) {
   Profiler profiler({column("x", DataType::kInt64, 1, 2)});
   ASSERT_TRUE(profiler.add(make_batch({{"1", "2"}})).ok());
-  nlohmann::json j = to_json(profiler.finish());
+  nlohmann::json j = to_json(profiler.finish().value());
   std::vector<std::string> keys;
   for (const auto& [key, value] : j["columns"][0].items()) keys.push_back(key);
   std::sort(keys.begin(), keys.end());
@@ -440,7 +441,7 @@ TEST(ProfileJson, LayoutKeys) {
 TEST(ProfileJson, ErrorsNameTheField) {
   Profiler profiler({column("x", DataType::kInt64, 1, 2)});
   ASSERT_TRUE(profiler.add(make_batch({{"1", "2"}})).ok());
-  const nlohmann::json good = to_json(profiler.finish());
+  const nlohmann::json good = to_json(profiler.finish().value());
   auto error_of = [](const nlohmann::json& j) {
     auto r = profile_from_json(j);
     EXPECT_FALSE(r.ok());
@@ -473,6 +474,56 @@ TEST(ProfileJson, ErrorsNameTheField) {
   j = good;
   j["columns"][0].erase("name");
   EXPECT_EQ(error_of(j), "profile: columns[0]: missing field 'name'");
+}
+
+}  // namespace
+}  // namespace slipway::data
+
+namespace slipway::data {
+namespace {
+
+// Kept values past the exact limit go to a spill; quantiles are then selected by key buckets. A
+// skewed column (nearly everything in one level-1 bucket, with huge outliers) makes the selection
+// split buckets further; the result must be the exact numpy quantile however rows are split.
+TEST(Profiler, KeptValuesGiveExactQuantilesPastTheLimit) {
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> normal(0, 1e-3);
+  std::vector<std::string> text;
+  std::vector<double> values;
+  for (size_t r = 0; r < 300000; ++r) {
+    double v = r % 1000 == 0 ? (r % 2000 == 0 ? 1e300 : -1e300) : r % 7 == 0 ? (r % 14 == 0 ? 0.0 : -0.0)
+                                                                             : 1 + normal(rng) * 1e-6;
+    text.push_back(fmt::format("{}", v));
+    values.push_back(v);
+  }
+  std::vector<double> sorted = values;
+  std::sort(sorted.begin(), sorted.end());
+  const auto columns = std::vector<table::InferredColumn>{column("f", DataType::kFloat64, sorted.front(), sorted.back())};
+  auto dir = std::filesystem::temp_directory_path();
+  std::string kept_json;
+  for (size_t parts : {1, 3}) {
+    std::vector<Profiler> profilers;
+    for (size_t p = 0; p < parts; ++p) {
+      profilers.push_back(Profiler::with_kept_values(columns, {.exact_quantile_limit = 1000}, dir));
+      for (size_t from = p * text.size() / parts; from < (p + 1) * text.size() / parts; from += 5000) {
+        std::vector<const char*> rows;
+        for (size_t r = from; r < std::min((p + 1) * text.size() / parts, from + 5000); ++r) rows.push_back(text[r].c_str());
+        ASSERT_TRUE(profilers[p].add(make_batch({rows}, from + 1)).ok());
+      }
+    }
+    for (size_t p = 1; p < parts; ++p) profilers[0].merge(std::move(profilers[p]));
+    DatasetProfile profile = profilers[0].finish().value();
+    const ColumnProfile& f = profile.columns[0];
+    EXPECT_EQ(f.quantile_rank_error, 0);
+    ASSERT_EQ(f.quantiles.size(), 7u);
+    for (const auto& [q, v] : f.quantiles) EXPECT_EQ(v, numpy_linear_quantile(sorted, q)) << q;
+    const std::string quantiles = to_json(profile)["columns"][0]["quantiles"].dump();
+    if (parts == 1) {
+      kept_json = quantiles;
+    } else {
+      EXPECT_EQ(quantiles, kept_json);
+    }
+  }
 }
 
 }  // namespace

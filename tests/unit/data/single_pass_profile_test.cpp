@@ -3,6 +3,7 @@
 // over the typed text gives.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -75,14 +76,14 @@ DatasetProfile two_pass(const Text& text, size_t rows, size_t ranges, const Prof
   *inferred = *all.finish();
   std::vector<Profiler> parts;
   for (size_t p = 0; p < ranges; ++p) {
-    Profiler profiler(*inferred, options);
+    Profiler profiler = Profiler::with_kept_values(*inferred, options, scratch());
     for (size_t from = p * rows / ranges; from < (p + 1) * rows / ranges; from += kBatch) {
       EXPECT_TRUE(profiler.add(batch_of(text, from, std::min((p + 1) * rows / ranges, from + kBatch))).ok());
     }
     parts.push_back(std::move(profiler));
   }
   for (size_t p = 1; p < parts.size(); ++p) parts[0].merge(std::move(parts[p]));
-  return parts[0].finish();
+  return parts[0].finish().value();
 }
 
 // The same, the way ingest's single pass does it; `speculated` says which columns it profiled.
@@ -116,7 +117,7 @@ DatasetProfile single_pass(const Text& text, size_t rows, size_t ranges, const P
   auto columns = *inferrers[0].finish();
   for (auto& part : parts) EXPECT_TRUE(part.finish_histograms(columns).ok());
   for (size_t p = 1; p < parts.size(); ++p) parts[0].merge(std::move(parts[p]));
-  return parts[0].finish();
+  return parts[0].finish().value();
 }
 
 void expect_same_column(const DatasetProfile& got, const DatasetProfile& want, size_t c) {
@@ -147,7 +148,21 @@ TEST(SinglePassProfile, FloatColumnsMatchTheSecondPassExactly) {
     EXPECT_FALSE(speculated[2]);
     EXPECT_FALSE(speculated[3]);
     expect_same_column(got, want, 0);
-    EXPECT_GT(want.columns[0].quantile_rank_error, 0);  // the sketch was used
+    // Past the exact limit both keep the values (spilled) and select exact quantiles.
+    EXPECT_EQ(want.columns[0].quantile_rank_error, 0);
+    std::vector<double> sorted;
+    for (const auto& t : text.columns[0]) {
+      if (!t.empty() && t != "nan") sorted.push_back(std::stod(t));
+    }
+    std::sort(sorted.begin(), sorted.end());
+    ASSERT_EQ(want.columns[0].quantiles.size(), 7u);
+    for (const auto& [q, v] : want.columns[0].quantiles) {
+      const double position = q * static_cast<double>(sorted.size() - 1);
+      const auto lo = static_cast<size_t>(position);
+      const double t = position - static_cast<double>(lo);
+      const double a = sorted[lo], b = sorted[lo + 1];
+      EXPECT_EQ(v, t == 0 ? a : (t >= 0.5 ? b - (b - a) * (1 - t) : a + (b - a) * t)) << q;
+    }
     ASSERT_FALSE(want.columns[0].histogram.counts.empty());
     if (ranges == 3) {
       // The third range starts inside the decimals of "int_then_dec": speculated there, not in the
@@ -206,6 +221,31 @@ TEST(ValueSpill, AnUnwritableFolderIsAnIoError) {
   EXPECT_EQ(st.code(), ErrorCode::kIoError);
   EXPECT_NE(st.message().find("cannot create the profile's temporary file in /nonexistent-folder"), std::string::npos)
       << st.message();
+}
+
+}  // namespace
+}  // namespace slipway::data
+
+namespace slipway::data {
+namespace {
+
+TEST(ValueSpill, KeepsTheFirstBuffersInMemoryAndReplaysAgain) {
+  detail::ValueSpill spill(scratch(), 8u << 20);
+  std::vector<std::vector<double>> want(3);
+  std::mt19937_64 rng(5);
+  for (int i = 0; i < 60; ++i) {
+    std::vector<double> values(1 + rng() % 50000);
+    for (double& v : values) v = static_cast<double>(rng() % 1000000) / 3;
+    ASSERT_TRUE(spill.append(static_cast<uint32_t>(i % 3), values.data(), values.size()).ok());
+    want[i % 3].insert(want[i % 3].end(), values.begin(), values.end());
+  }
+  EXPECT_GT(spill.file_bytes(), 0u);                   // past the allowance: the file
+  EXPECT_LT(spill.file_bytes(), spill.bytes() - (8u << 20) + 1);  // the first 8 MiB stayed in memory
+  for (int round = 0; round < 2; ++round) {
+    std::vector<std::vector<double>> got(3);
+    ASSERT_TRUE(spill.replay([&](uint32_t c, const double* v, size_t n) { got[c].insert(got[c].end(), v, v + n); }).ok());
+    EXPECT_EQ(got, want) << "round " << round;
+  }
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // Dataset profiles: per-column statistics computed while a version is ingested. Drift detection
 // compares against them, so numbers are exact where that is cheap and carry a stated error bound
-// where a sketch is used (distinct counts above a limit: HyperLogLog; quantiles above a limit: a
-// deterministic quantile sketch with its rank error recorded in the profile).
+// where a sketch is used (distinct counts above a limit: HyperLogLog; quantiles above a limit, where
+// the profiler keeps no values: a deterministic quantile sketch with its rank error recorded).
 #pragma once
 
 #include <cstdint>
@@ -57,7 +57,10 @@ struct ProfileOptions {
   size_t histogram_bins = 20;
   size_t top_values = 50;  // enough for schema inference to list every value of small categoricals
   size_t exact_distinct_limit = 100000;   // exact distinct counting up to here, HyperLogLog above
-  size_t exact_quantile_limit = 100000;  // exact quantiles up to here per column (8 bytes each), sketch above
+  size_t exact_quantile_limit = 100000;  // kept in memory up to here per column (8 bytes each); above: spill or sketch
+  // A profiler that spills keeps the first this many bytes of its spill in memory, the rest in its
+  // temporary file (ingest divides one budget between its parallel profilers).
+  size_t spill_memory_bytes = 0;
 };
 
 // Computes a profile in one streaming pass over batches whose column types are already known
@@ -72,9 +75,16 @@ class Profiler {
   // A profiler for a pass that learns the column ranges while it profiles (ingest's single pass):
   // histograms are binned by finish_histograms() once the ranges are known. Values a column holds
   // beyond exact_quantile_limit wait for that in an unnamed temporary file in `spill_dir`
-  // (8 bytes each, gone with the profiler).
+  // (8 bytes each, gone with the profiler); quantiles are exact, as with with_kept_values().
   static Profiler with_deferred_histograms(const std::vector<table::InferredColumn>& columns, ProfileOptions options,
                                            std::filesystem::path spill_dir);
+
+  // A profiler that keeps every numeric value for exact quantiles: up to exact_quantile_limit per
+  // column in memory, beyond it in an unnamed temporary file in `spill_dir` (8 bytes each, gone
+  // with the profiler). A profiler made by the constructor keeps no more than the limit and uses a
+  // quantile sketch above it. Profilers merged must be made the same way.
+  static Profiler with_kept_values(const std::vector<table::InferredColumn>& columns, ProfileOptions options,
+                                   std::filesystem::path spill_dir);
 
   // A value that does not parse as its column's type is a kParseError naming the row.
   Status add(const table::RecordBatch& batch);
@@ -91,7 +101,9 @@ class Profiler {
   // Call once, before merge() and finish().
   Status finish_histograms(const std::vector<table::InferredColumn>& columns);
   void merge(Profiler&& other);
-  DatasetProfile finish();
+  // Exact quantiles of spilled values are selected here (reading the spills again): an I/O error
+  // reading them is returned.
+  Result<DatasetProfile> finish();
 
  private:
   struct State;

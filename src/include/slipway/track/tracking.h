@@ -166,16 +166,16 @@ class Tracking {
   Result<std::vector<Experiment>> list_experiments(SearchRunsRequest::ViewType view, const std::string& name_like = "");
   Status set_experiment_tag(int64_t id, const std::string& key, const std::string& value);
   Status rename_experiment(int64_t id, const std::string& name);
-  Status delete_experiment(int64_t id);   // soft: lifecycle = deleted, its runs too
+  Status delete_experiment(int64_t id);  // soft: lifecycle = deleted, its runs too
   Status restore_experiment(int64_t id);
 
   // Runs.
   Result<RunInfo> create_run(const CreateRunRequest& request);
   Result<Run> get_run(const std::string& run_id);
   Result<RunInfo> update_run(const std::string& run_id, const UpdateRunRequest& request);
-  Status delete_run(const std::string& run_id);   // soft
+  Status delete_run(const std::string& run_id);  // soft
   Status restore_run(const std::string& run_id);
-  Status purge_run(const std::string& run_id);    // hard delete: rows gone (artifacts' objects stay for fsck/gc)
+  Status purge_run(const std::string& run_id);  // hard delete: rows gone (artifacts' objects stay for fsck/gc)
   // A full run id from a unique prefix of at least 6 hex characters (the CLI's abbreviated ids):
   // kInvalidArgument when too short or ambiguous (naming the candidates), kNotFound when none.
   Result<std::string> resolve_run_prefix(const std::string& prefix);
@@ -186,6 +186,15 @@ class Tracking {
   // (FINISHED/FAILED/KILLED runs still accept tags, as MLflow, and inputs, the output model and
   // artifacts, which a trainer may record after ending the run).
   Status log_batch(const std::string& run_id, const LogBatch& batch);
+  // Several batches (of one or several runs) in one transaction, each all or nothing on its own:
+  // results[i] is what log_batch(run_ids[i], batches[i]) would answer, and a failed batch writes
+  // nothing while the others are kept. The server groups concurrent log-batch requests this way
+  // so they share one commit. Returns the transaction's own failure (then nothing is written).
+  struct BatchToLog {
+    const std::string* run_id;
+    const LogBatch* batch;
+  };
+  Status log_batches(const std::vector<BatchToLog>& batches, std::vector<Status>& results);
   Status log_metric(const std::string& run_id, const MetricPoint& point);
   Status log_param(const std::string& run_id, const std::string& key, const std::string& value);
   Status set_tag(const std::string& run_id, const std::string& key, const std::string& value);

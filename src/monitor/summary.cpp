@@ -331,23 +331,32 @@ Status FrameSummary::add(const Frame& frame) {
                         s.kind == ColumnKind::kNumeric ? "numeric" : "categorical");
     }
     if (s.kind == ColumnKind::kNumeric) {
-      bool first = s.values() == 0;
+      // Accumulated in locals (registers) and stored once: the same sums in the same order.
+      const bool empty = s.values() == 0;
       const CellIndex index(s.edges);
+      uint64_t* counts = s.counts.data();
+      uint64_t missing = 0, seen = 0;
+      double sum = s.sum;
+      long double sum_squares = s.sum_squares;
+      double lo = std::numeric_limits<double>::infinity(), hi = -lo;
       for (double v : column->numbers) {
         if (std::isnan(v)) {
-          ++s.missing;
+          ++missing;
           continue;
         }
-        ++s.counts[index.cell(v)];
-        s.sum += v;
-        s.sum_squares += static_cast<long double>(v) * v;
-        if (first) {
-          s.min = s.max = v;
-          first = false;
-        } else {
-          s.min = std::min(s.min, v);
-          s.max = std::max(s.max, v);
-        }
+        ++counts[index.cell(v)];
+        ++seen;
+        sum += v;
+        sum_squares += static_cast<long double>(v) * v;
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+      }
+      s.missing += missing;
+      s.sum = sum;
+      s.sum_squares = sum_squares;
+      if (seen > 0) {
+        s.min = empty ? lo : std::min(s.min, lo);
+        s.max = empty ? hi : std::max(s.max, hi);
       }
     } else {
       std::unordered_map<std::string_view, size_t> index;

@@ -36,8 +36,9 @@ TEST(SystemHealth, SamplerMeasuresThisProcessAndHost) {
   const auto elapsed_us =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
   HealthSample second = sampler.sample(1'000'000 + elapsed_us);
-  EXPECT_GT(second.process_cpu_cores, 0.2);  // one busy thread: ~1 core, less on a loaded machine
-  EXPECT_LT(second.process_cpu_cores, 1.5);
+  // One busy thread: up to one core (less on a loaded machine, never more; 10 ms clock ticks).
+  EXPECT_GT(second.process_cpu_cores, 0.0);
+  EXPECT_LT(second.process_cpu_cores, 1.2);
   EXPECT_GE(second.host_cpu_busy, 0.0);
   EXPECT_LE(second.host_cpu_busy, 1.0);
   if (!second.gpu_available) {

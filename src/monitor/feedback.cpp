@@ -219,21 +219,6 @@ size_t RequestIdIndex::size() const { return state_->rows.size(); }
 
 namespace {
 
-// Rows of a logged request: the first dimension of its first output tensor (the length of its data
-// for version-1 records, which kept the tensors as JSON).
-uint32_t rows_of(const serve::PredictionRecord& r) {
-  if (!r.outputs.empty()) {
-    const auto& shape = r.outputs.front().shape;
-    if (shape.empty()) return 1;
-    return static_cast<uint32_t>(std::clamp<int64_t>(shape.front(), 1, UINT32_MAX));
-  }
-  auto j = json::parse(r.outputs_json, nullptr, false);
-  if (!j.is_array() || j.empty() || !j[0].is_object()) return 1;
-  auto data = j[0].find("data");
-  if (data == j[0].end() || !data->is_array() || data->empty()) return 1;
-  return static_cast<uint32_t>(data->size());
-}
-
 // nullopt: unknown (yet). An error: the id names a request, but not one row of it.
 Result<std::optional<std::string>> lookup(const std::unordered_map<std::string, uint32_t>& rows, std::string_view id) {
   if (auto it = rows.find(std::string(id)); it != rows.end()) {
@@ -278,7 +263,7 @@ Result<std::optional<std::string>> RequestIdIndex::canonical(std::string_view ro
   for (;;) {
     SLIPWAY_ASSIGN_OR_RETURN(bool more, state_->reader->next(record));
     if (!more) break;
-    state_->rows[record.request_id] = rows_of(record);
+    state_->rows[record.request_id] = static_cast<uint32_t>(std::min<size_t>(record.rows(), UINT32_MAX));
   }
   return lookup(state_->rows, row_id);
 }

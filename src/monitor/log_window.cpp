@@ -33,7 +33,6 @@ class TensorJson {
     std::vector<double> numbers;
     std::vector<std::string> strings;
     std::vector<bool> null;  // per element (BYTES only)
-    int64_t rows = -1;       // the shape's first dimension (1 for a scalar); -1 when not given
     size_t count() const { return bytes ? strings.size() : numbers.size(); }
   };
 
@@ -59,7 +58,6 @@ class TensorJson {
       t.numbers.clear();
       t.strings.clear();
       t.null.clear();
-      t.rows = -1;
       if (!tensor(t)) return finish(false);
       ++used;
       ws();
@@ -206,20 +204,6 @@ class TensorJson {
       if (!eat(',')) return false;
     }
   }
-  bool shape(Tensor& t) {
-    if (!eat('[')) return false;
-    if (eat(']')) {
-      t.rows = 1;
-      return true;
-    }
-    for (bool first = true;; first = false) {
-      double d = 0;
-      if (!number(d)) return false;
-      if (first) t.rows = d >= 0 && d < 9e15 ? static_cast<int64_t>(d) : -1;
-      if (eat(']')) return true;
-      if (!eat(',')) return false;
-    }
-  }
   bool tensor(Tensor& t) {
     if (!eat('{')) return false;
     if (eat('}')) return true;
@@ -234,8 +218,6 @@ class TensorJson {
         if (!string(datatype)) return false;
       } else if (key == "data") {
         if (!data(t)) return false;
-      } else if (key == "shape") {
-        if (!shape(t)) return false;
       } else if (!skip()) {
         return false;
       }
@@ -258,19 +240,6 @@ class TensorJson {
   size_t i_ = 0;
 };
 
-// Rows of one record: the first dimension of its first output tensor's shape (of the first input's
-// when there is no output shape), else the longest tensor's element count (version-1 records
-// written without shapes).
-size_t record_rows(const std::vector<TensorJson::Tensor>& inputs, const std::vector<TensorJson::Tensor>& outputs) {
-  for (const auto* tensors : {&outputs, &inputs}) {
-    if (!tensors->empty() && tensors->front().rows >= 0) return std::max<size_t>(1, tensors->front().rows);
-  }
-  size_t rows = 1;
-  for (const auto& t : inputs) rows = std::max(rows, t.count());
-  for (const auto& t : outputs) rows = std::max(rows, t.count());
-  return rows;
-}
-
 // Tensors stored as raw bytes (format version 2) into the reader's form, reusing its buffers.
 void from_binary(const std::vector<serve::Tensor>& in, std::vector<TensorJson::Tensor>& out) {
   out.resize(in.size());
@@ -278,7 +247,6 @@ void from_binary(const std::vector<serve::Tensor>& in, std::vector<TensorJson::T
     const serve::Tensor& t = in[i];
     TensorJson::Tensor& o = out[i];
     o.name.assign(t.name);
-    o.rows = t.shape.empty() ? 1 : t.shape.front();
     o.numbers.clear();
     o.strings.clear();
     o.null.clear();
@@ -337,7 +305,7 @@ class ChunkBuilder {
 
   void add(const serve::PredictionRecord& r, std::vector<TensorJson::Tensor>& inputs,
            std::vector<TensorJson::Tensor>& outputs) {
-    const size_t rows = record_rows(inputs, outputs);
+    const size_t rows = r.rows();
     const size_t base = chunk_.rows();
     for (size_t k = 0; k < rows; ++k) {
       chunk_.row_ids.push_back(rows == 1 ? r.request_id : fmt::format("{}#{}", r.request_id, k));
@@ -555,12 +523,6 @@ Status walk(const std::filesystem::path& store_root, const LogWindowSpec& spec,
   return {};
 }
 
-// Rows of a record (record_rows() above).
-size_t record_rows(const serve::PredictionRecord& r) {
-  thread_local std::vector<TensorJson::Tensor> inputs, outputs;
-  if (!decode_tensors(r, inputs, outputs)) return 1;
-  return record_rows(inputs, outputs);
-}
 
 }  // namespace
 
@@ -571,7 +533,7 @@ Status visit_log_chunks(const std::filesystem::path& store_root, const LogWindow
   if (spec.last_rows) {
     uint64_t total = 0;
     SLIPWAY_RETURN_IF_ERROR(walk(store_root, spec, [&](const serve::PredictionRecord& r) {
-      total += record_rows(r);
+      total += r.rows();
       return Status{};
     }));
     skip_rows = total > *spec.last_rows ? total - *spec.last_rows : 0;
@@ -586,7 +548,7 @@ Status visit_log_chunks(const std::filesystem::path& store_root, const LogWindow
                         "prediction log of '{}': request '{}' has inputs or outputs that are not KServe v2 tensors",
                         spec.model, r.request_id);
     }
-    const size_t rows = record_rows(inputs, outputs);
+    const size_t rows = r.rows();
     if (seen + rows <= skip_rows) {
       seen += rows;
       return Status{};

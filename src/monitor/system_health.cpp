@@ -12,7 +12,6 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
-#include <sstream>
 #include <string>
 #include <tuple>
 
@@ -21,6 +20,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "slipway/core/process.h"
 #include "slipway/serve/prometheus.h"
 
 namespace slipway::monitor {
@@ -135,33 +135,6 @@ std::pair<uint64_t, uint64_t> descriptors() {
   return {fds, sockets};
 }
 
-// utime + stime of this process in seconds, and its resident set in bytes.
-std::pair<double, uint64_t> process_usage() {
-  double cpu = 0;
-  uint64_t rss = 0;
-  if (std::ifstream stat("/proc/self/stat"); stat) {
-    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-    // Fields after the command name (which may hold spaces and parentheses): state is field 3.
-    auto close = text.rfind(')');
-    if (close != std::string::npos) {
-      std::istringstream in(text.substr(close + 2));
-      std::string field;
-      unsigned long long utime = 0, stime = 0;
-      for (int i = 3; i <= 15 && in >> field; ++i) {
-        if (i == 14) utime = std::strtoull(field.c_str(), nullptr, 10);
-        if (i == 15) stime = std::strtoull(field.c_str(), nullptr, 10);
-      }
-      cpu = static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-    }
-  }
-  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
-    unsigned long long size = 0, resident = 0;
-    if (std::fscanf(f, "%llu %llu", &size, &resident) == 2) rss = resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-    std::fclose(f);
-  }
-  return {cpu, rss};
-}
-
 std::vector<GpuSample> gpu_samples() {
   std::vector<GpuSample> out;
   const Nvml& n = nvml();
@@ -249,8 +222,9 @@ HealthSample HealthSampler::sample(int64_t now_us) {
   HealthSample h;
   h.time_us = now_us;
   h.pid = ::getpid();
-  auto [cpu_s, rss] = process_usage();
-  h.process_rss_bytes = rss;
+  const ProcessUsage usage = process_usage();
+  const double cpu_s = usage.cpu_seconds;
+  h.process_rss_bytes = usage.rss_bytes;
   if (last_process_cpu_s_ >= 0 && now_us > last_us_) {
     h.process_cpu_cores = std::max(0.0, cpu_s - last_process_cpu_s_) / (static_cast<double>(now_us - last_us_) / 1e6);
   }

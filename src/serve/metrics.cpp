@@ -1,15 +1,11 @@
 // /metrics: Prometheus text exposition format 0.0.4. Names follow Triton's (nv_inference_*) with
 // Prometheus' conventions that `promtool check metrics` enforces: counters end in _total, durations
 // are histograms in seconds.
-#include <unistd.h>
-
-#include <fstream>
-#include <iterator>
-#include <sstream>
 
 #include <fmt/format.h>
 
 #include "detail/service_impl.h"
+#include "slipway/core/process.h"
 #include "slipway/serve/prometheus.h"
 
 namespace slipway::serve {
@@ -68,28 +64,6 @@ void histogram(std::string& out, const std::vector<Series>& series, const char* 
     fmt::format_to(std::back_inserter(out), "{}_sum{{{}}} {}\n{}_count{{{}}} {}\n", name, s.labels,
                    h.sum.load(std::memory_order_relaxed), name, s.labels, cumulative);
   }
-}
-
-// utime + stime of this process, in seconds; resident set size in bytes.
-void process_usage(double& cpu_seconds, double& rss_bytes) {
-  cpu_seconds = 0;
-  rss_bytes = 0;
-  std::ifstream stat("/proc/self/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  size_t paren = text.rfind(')');
-  if (paren != std::string::npos) {
-    std::istringstream fields(text.substr(paren + 2));
-    std::string field;
-    unsigned long long utime = 0, stime = 0;
-    for (int i = 3; i <= 15 && fields >> field; ++i) {  // field 3 is the state
-      if (i == 14) utime = std::stoull(field);
-      if (i == 15) stime = std::stoull(field);
-    }
-    cpu_seconds = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-  }
-  std::ifstream statm("/proc/self/statm");
-  unsigned long long size = 0, resident = 0;
-  if (statm >> size >> resident) rss_bytes = static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
 }
 
 }  // namespace
@@ -157,12 +131,11 @@ std::string InferenceService::Impl::render_metrics() const {
     header(out, "slipway_prediction_log_queue_depth", "gauge", "Records waiting for the prediction-log writer.");
     fmt::format_to(std::back_inserter(out), "slipway_prediction_log_queue_depth {}\n", log->queue_depth());
   }
-  double cpu = 0, rss = 0;
-  process_usage(cpu, rss);
+  const ProcessUsage usage = process_usage();
   header(out, "process_cpu_seconds_total", "counter", "User and system CPU time of the server process.");
-  fmt::format_to(std::back_inserter(out), "process_cpu_seconds_total {}\n", cpu);
+  fmt::format_to(std::back_inserter(out), "process_cpu_seconds_total {}\n", usage.cpu_seconds);
   header(out, "process_resident_memory_bytes", "gauge", "Resident memory of the server process.");
-  fmt::format_to(std::back_inserter(out), "process_resident_memory_bytes {}\n", rss);
+  fmt::format_to(std::back_inserter(out), "process_resident_memory_bytes {}\n", static_cast<double>(usage.rss_bytes));
   return out;
 }
 

@@ -4,6 +4,9 @@
 #include <array>
 #include <cassert>
 #include <cstring>
+#include <functional>
+
+#include <nlohmann/json.hpp>
 
 #include "slipway/serve/prediction_log.h"
 
@@ -324,6 +327,48 @@ std::string PredictionRecord::outputs_as_json() const {
   std::string out;
   append_tensors_json(outputs, out);
   return out;
+}
+
+namespace {
+
+// rows() of one tensor block: {first dimension of the first tensor's shape, or -1 without a shape;
+// the longest tensor's element count}.
+std::pair<int64_t, size_t> block_rows(const std::vector<Tensor>& tensors, const std::string& json) {
+  if (!tensors.empty() || json.empty()) {
+    if (tensors.empty()) return {-1, 0};
+    const auto& shape = tensors.front().shape;
+    return {shape.empty() ? 1 : shape.front(), 0};
+  }
+  auto j = nlohmann::json::parse(json, nullptr, false);
+  if (!j.is_array() || j.empty()) return {-1, 0};
+  if (j[0].is_object()) {
+    auto shape = j[0].find("shape");
+    if (shape != j[0].end() && shape->is_array()) {
+      if (shape->empty()) return {1, 0};
+      if ((*shape)[0].is_number_integer()) return {(*shape)[0].get<int64_t>(), 0};
+    }
+  }
+  std::function<size_t(const nlohmann::json&)> leaves = [&](const nlohmann::json& v) -> size_t {
+    if (!v.is_array()) return 1;
+    size_t n = 0;
+    for (const auto& e : v) n += leaves(e);
+    return n;
+  };
+  size_t longest = 0;
+  for (const auto& t : j) {
+    if (t.is_object() && t.contains("data")) longest = std::max(longest, leaves(t["data"]));
+  }
+  return {-1, longest};
+}
+
+}  // namespace
+
+size_t PredictionRecord::rows() const {
+  auto [out_first, out_longest] = block_rows(outputs, outputs_json);
+  if (out_first >= 0) return static_cast<size_t>(std::max<int64_t>(1, out_first));
+  auto [in_first, in_longest] = block_rows(inputs, inputs_json);
+  if (in_first >= 0) return static_cast<size_t>(std::max<int64_t>(1, in_first));
+  return std::max<size_t>({1, out_longest, in_longest});
 }
 
 std::filesystem::path prediction_log_dir(const std::filesystem::path& store_root) {

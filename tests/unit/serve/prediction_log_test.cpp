@@ -193,6 +193,23 @@ TEST(PredictionLogFormat, TensorsRoundTripAsRawBytes) {
   EXPECT_EQ(decoded.status().message(), "record tensors do not decode");
 }
 
+TEST(PredictionLogFormat, RowsComeFromTheFirstOutputsShape) {
+  const float f[6] = {1, 2, 3, 4, 5, 6};
+  PredictionRecord r;
+  EXPECT_EQ(r.rows(), 1u);  // nothing logged
+  r.inputs.push_back(tensor_of("x", DataType::kFp32, {6}, f, sizeof f));
+  EXPECT_EQ(r.rows(), 6u);  // no outputs: the first input's
+  r.outputs.push_back(tensor_of("p", DataType::kFp32, {3, 2}, f, sizeof f));
+  EXPECT_EQ(r.rows(), 3u);
+  r.outputs[0].shape = {};
+  EXPECT_EQ(r.rows(), 1u);  // a scalar
+  PredictionRecord text;  // version-1 records: the JSON's shape, or without one the longest data
+  text.outputs_json = R"([{"name":"p","datatype":"FP32","shape":[5,2],"data":[1,2,3,4,5,6,7,8,9,10]}])";
+  EXPECT_EQ(text.rows(), 5u);
+  text.outputs_json = R"([{"name":"p","datatype":"FP32","data":[[1,2],[3,4]]}])";
+  EXPECT_EQ(text.rows(), 4u);
+}
+
 TEST(PredictionLogFormat, JsonTensorsStillRoundTrip) {
   // A record given its tensors as JSON text (no tensors) keeps the text.
   PredictionRecord r;

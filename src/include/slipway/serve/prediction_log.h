@@ -52,6 +52,10 @@ struct PredictionRecord {
   // The inputs / outputs as a KServe v2 JSON array, whichever form the record holds ("" if none).
   std::string inputs_as_json() const;
   std::string outputs_as_json() const;
+  // Rows the request had: the first dimension of the first output's shape (of the first input's when
+  // there is no output; 1 for a scalar shape); for tensors logged without a shape, the longest
+  // tensor's element count. At least 1. Monitoring and feedback both count rows by this.
+  size_t rows() const;
 };
 
 // <store root>/logs/predictions

@@ -604,8 +604,8 @@ Status Profiler::finish_histograms(const std::vector<table::InferredColumn>& col
       start_counts(c, columns[i].min, columns[i].max);
     }
     // Values not spilled are all still here; the rest are in the spill.
-    for (double v : c.exact_values) {
-      if (!c.histogram.empty()) add_histogram_value(c, v);
+    if (!c.histogram.empty()) {
+      for (double v : c.exact_values) add_histogram_value(c, v);
     }
     replay = replay || c.spilled;
   }

@@ -236,41 +236,37 @@ bool is_object_id(std::string_view id) {
   return true;
 }
 
+
+// One validated batch, inside the caller's transaction.
+Status write_batch(store::Database& db, const std::string& run_id, const LogBatch& batch, int64_t now) {
+  SLIPWAY_RETURN_IF_ERROR(detail::writable_run(db, run_id).status());
+  SLIPWAY_RETURN_IF_ERROR(write_params(db, run_id, batch.params));
+  SLIPWAY_RETURN_IF_ERROR(write_metrics(db, run_id, batch.metrics));
+  SLIPWAY_RETURN_IF_ERROR(write_tags(db, run_id, batch.tags));
+  return detail::touch_run(db, run_id, now);
+}
+
 }  // namespace
 
 Status Tracking::log_batch(const std::string& run_id, const LogBatch& batch) {
   SLIPWAY_RETURN_IF_ERROR(validate_batch(batch));
   auto& db = store_.db();
   SLIPWAY_ASSIGN_OR_RETURN(auto txn, db.begin());
-  SLIPWAY_RETURN_IF_ERROR(detail::writable_run(db, run_id).status());
-  SLIPWAY_RETURN_IF_ERROR(write_params(db, run_id, batch.params));
-  SLIPWAY_RETURN_IF_ERROR(write_metrics(db, run_id, batch.metrics));
-  SLIPWAY_RETURN_IF_ERROR(write_tags(db, run_id, batch.tags));
-  SLIPWAY_RETURN_IF_ERROR(detail::touch_run(db, run_id, now_ms()));
+  SLIPWAY_RETURN_IF_ERROR(write_batch(db, run_id, batch, now_ms()));
   return txn.commit();
 }
 
 Status Tracking::log_batches(const std::vector<BatchToLog>& batches, std::vector<Status>& results) {
-  results.assign(batches.size(), Status());
-  std::vector<bool> valid(batches.size());
-  for (size_t i = 0; i < batches.size(); ++i) {
-    results[i] = validate_batch(*batches[i].batch);
-    valid[i] = results[i].ok();
-  }
+  results.clear();
+  for (const auto& b : batches) results.push_back(validate_batch(*b.batch));
   auto& db = store_.db();
   SLIPWAY_ASSIGN_OR_RETURN(auto txn, db.begin());
   const int64_t now = now_ms();
   for (size_t i = 0; i < batches.size(); ++i) {
-    if (!valid[i]) continue;
-    const std::string& run_id = *batches[i].run_id;
-    const LogBatch& batch = *batches[i].batch;
+    if (!results[i].ok()) continue;
     // Each batch inside its own savepoint: a failure rolls back that batch only.
     SLIPWAY_RETURN_IF_ERROR(db.exec("SAVEPOINT log_batch"));
-    Status status = detail::writable_run(db, run_id).status();
-    if (status.ok()) status = write_params(db, run_id, batch.params);
-    if (status.ok()) status = write_metrics(db, run_id, batch.metrics);
-    if (status.ok()) status = write_tags(db, run_id, batch.tags);
-    if (status.ok()) status = detail::touch_run(db, run_id, now);
+    Status status = write_batch(db, *batches[i].run_id, *batches[i].batch, now);
     if (!status.ok()) {
       results[i] = std::move(status);
       SLIPWAY_RETURN_IF_ERROR(db.exec("ROLLBACK TO log_batch"));

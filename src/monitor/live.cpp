@@ -137,19 +137,62 @@ struct LiveMonitor::Impl {
     if (options.log) options.log(message);
   }
 
+  // The given --reference (a file or NAME@REF), summarised once when the monitor starts: every
+  // column binned, so a version takes the columns it serves without reading the data again, and a
+  // reference that cannot be read stops the server at start instead of noting it every window.
+  std::optional<FrameSummary> given_reference;
+  uint64_t given_reference_rows = 0;
+
+  Status load_given_reference() {
+    std::error_code ec;
+    const std::string& r = options.reference;
+    if (!std::filesystem::exists(r, ec) &&
+        (r.find('/') != std::string::npos || r.ends_with(".csv") || r.ends_with(".jsonl") || r.ends_with(".gz"))) {
+      return make_error(ErrorCode::kNotFound, "--reference {}: no such file (a dataset is given as NAME or NAME@REF)",
+                        r);
+    }
+    Result<Frame> frame = std::filesystem::is_regular_file(options.reference, ec)
+                              ? load_frame_file(options.reference)
+                              : load_frame_dataset(*store, options.reference);
+    if (!frame.ok()) {
+      const std::string& message = frame.status().message();
+      return Status(frame.status().code(), message.starts_with(options.reference)
+                                               ? fmt::format("--reference: {}", message)
+                                               : fmt::format("--reference {}: {}", options.reference, message));
+    }
+    FrameSummary summary = summary_layout(*frame, options.summary);
+    if (Status added = summary.add(*frame); !added.ok()) {
+      return Status(added.code(), fmt::format("--reference {}: {}", options.reference, added.message()));
+    }
+    given_reference_rows = frame->rows;
+    given_reference = std::move(summary);
+    return {};
+  }
+
   // The reference of a version: the given dataset/file, or its training dataset through lineage.
   VersionState& reference_of(const LiveModel& m, int64_t version, const std::vector<std::string>& inputs) {
     VersionState& vs = models[m.name].versions[version];
     if (vs.tried) return vs;
     vs.tried = true;
+    if (given_reference) {
+      // Columns are summarised independently: the given summary restricted to the served inputs is
+      // the summary of the reference restricted to them.
+      FrameSummary summary = *given_reference;
+      std::erase_if(summary.columns, [&](const ColumnSummary& c) {
+        return std::find(inputs.begin(), inputs.end(), c.column) == inputs.end();
+      });
+      if (summary.columns.empty()) {
+        vs.note = fmt::format("no drift reference: {} has none of the model's inputs", options.reference);
+        return vs;
+      }
+      log(fmt::format("monitor: model '{}' version {}: drift reference {} ({} rows, {} columns)", m.name, version,
+                      options.reference, given_reference_rows, summary.columns.size()));
+      vs.reference = std::move(summary);
+      return vs;
+    }
     Result<Frame> frame = Status(ErrorCode::kNotFound, "");
     std::string described;
-    if (!options.reference.empty()) {
-      described = options.reference;
-      std::error_code ec;
-      frame = std::filesystem::is_regular_file(options.reference, ec) ? load_frame_file(options.reference)
-                                                                      : load_frame_dataset(*store, options.reference);
-    } else if (!m.registry_name.empty()) {
+    if (!m.registry_name.empty()) {
       registry::Registry registry(*store);
       auto mv = registry.resolve_version(fmt::format("{}/{}", m.registry_name, version));
       if (!mv.ok()) {
@@ -461,6 +504,7 @@ Result<std::unique_ptr<LiveMonitor>> LiveMonitor::start(LiveMonitorOptions optio
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);
   SLIPWAY_ASSIGN_OR_RETURN(impl->store, store::Store::open(impl->options.store_root));
+  if (!impl->options.reference.empty()) SLIPWAY_RETURN_IF_ERROR(impl->load_given_reference());
   if (!impl->options.rules.empty()) {
     SLIPWAY_ASSIGN_OR_RETURN(impl->engine, AlertEngine::open(impl->options.store_root, impl->options.rules));
   }

@@ -59,9 +59,11 @@ size_t numeric_cell(const std::vector<double>& edges, double v) {
   return static_cast<size_t>(std::lower_bound(edges.begin(), edges.end(), v) - edges.begin()) + 1;
 }
 
-// numeric_cell with a lookup: equal-width slices of [e_0, e_E] remember where lower_bound starts,
-// so a value costs a multiply and a search over the few edges of its slice. Exact: the answer is
-// checked against its neighbours and falls back to the full search when rounding put it off by one.
+// numeric_cell with a lookup. [e_0, e_E] is cut into equal-width slices and an edge's slice is
+// computed by the same monotone function as a value's, so the edges of slices before v's are all
+// below v and those of slices after it all above: v's cell is the number of edges in earlier
+// slices plus the few of its own slice below it (usually none or one) — exact, no search, no
+// branch that depends on the data beyond the short scan.
 class CellIndex {
  public:
   explicit CellIndex(const std::vector<double>& edges) : edges_(edges) {
@@ -69,31 +71,29 @@ class CellIndex {
     if (n < 64 || !(edges.front() < edges.back()) || !std::isfinite(edges.back() - edges.front())) return;
     lo_ = edges.front();
     scale_ = static_cast<double>(kSlices) / (edges.back() - edges.front());
-    start_.resize(kSlices + 1);
-    size_t k = 0;
-    for (size_t j = 0; j <= kSlices; ++j) {
-      const double at = lo_ + static_cast<double>(j) / scale_;
-      while (k < n && edges[k] < at) ++k;
-      start_[j] = static_cast<uint32_t>(k);
-    }
+    if (!std::isfinite(scale_) || !(scale_ > 0)) return;
+    start_.assign(kSlices + 1, 0);
+    for (double e : edges) ++start_[slice(e) + 1];
+    for (size_t j = 1; j <= kSlices; ++j) start_[j] += start_[j - 1];
   }
   size_t cell(double v) const {
     if (start_.empty()) return numeric_cell(edges_, v);
     if (v < edges_.front()) return 0;
     if (v > edges_.back()) return edges_.size() + 1;
-    const double x = (v - lo_) * scale_;
-    const size_t j = std::min<size_t>(kSlices - 1, x > 0 ? static_cast<size_t>(x) : 0);
-    const size_t a = start_[j] > 0 ? start_[j] - 1 : 0;
-    const size_t b = std::min<size_t>(edges_.size(), static_cast<size_t>(start_[j + 1]) + 1);
-    const size_t p = static_cast<size_t>(std::lower_bound(edges_.begin() + static_cast<ptrdiff_t>(a),
-                                                          edges_.begin() + static_cast<ptrdiff_t>(b), v) -
-                                         edges_.begin());
-    const bool right = (p == edges_.size() || v <= edges_[p]) && (p == 0 || edges_[p - 1] < v);
-    return right ? p + 1 : numeric_cell(edges_, v);
+    const size_t j = slice(v);
+    size_t p = start_[j];
+    const size_t end = start_[j + 1];
+    while (p < end && edges_[p] < v) ++p;
+    return p + 1;
   }
 
  private:
   static constexpr size_t kSlices = 4096;
+  // Monotone in x over [e_0, e_E]: rounding of the subtraction and the product never reorders.
+  size_t slice(double x) const {
+    const double t = (x - lo_) * scale_;
+    return t >= static_cast<double>(kSlices) ? kSlices - 1 : t > 0 ? static_cast<size_t>(t) : 0;
+  }
   const std::vector<double>& edges_;
   double lo_ = 0, scale_ = 0;
   std::vector<uint32_t> start_;

@@ -1,6 +1,8 @@
 // PredictionLog: a bounded queue in front of one writer thread that appends framed records to
-// per-model segment files. The serving threads only take a short mutex to push a record; encoding,
-// write(2) and fsync happen on the writer thread.
+// per-model segment files. A serving thread encodes its record (so the record's tensors are freed
+// by the thread that made them) and takes a short mutex to swap the bytes into a queue entry; the
+// writer thread copies frames into per-model buffers and does the write(2) and fsync. Queue
+// entries keep their buffers from batch to batch: no allocation per record in the steady state.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,11 +24,10 @@ constexpr auto kLinger = std::chrono::milliseconds(2);
 // How long an idle writer sleeps before looking at the fsync deadline again.
 constexpr auto kIdleWait = std::chrono::milliseconds(200);
 
-size_t record_bytes(const PredictionRecord& r) {
-  size_t n = 64 + r.request_id.size() + r.model.size() + r.inputs_json.size() + r.outputs_json.size();
-  for (const auto& [k, v] : r.tags) n += 8 + k.size() + v.size();
-  return n;
-}
+// Queue entries beyond this many, or with buffers larger than this, give their memory back after
+// the writer is done with them (one huge request or one burst does not pin memory for good).
+constexpr size_t kSpareEntries = 4096;
+constexpr size_t kSpareFrameBytes = 4096;
 
 int64_t now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -96,17 +97,23 @@ PredictionLog::~PredictionLog() {
 }
 
 bool PredictionLog::try_append(PredictionRecord&& record) {
-  size_t bytes = record_bytes(record);
+  thread_local std::string frame;
+  frame.clear();
+  log_format::append_frame(record, frame);
+  const size_t bytes = frame.size();
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
     // One record larger than the whole byte budget is still taken into an empty queue.
-    if (stopping_ || queue_.size() >= options_.queue_capacity ||
-        (queue_bytes_ + bytes > options_.queue_bytes && !queue_.empty())) {
+    if (stopping_ || queue_size_ >= options_.queue_capacity ||
+        (queue_bytes_ + bytes > options_.queue_bytes && queue_size_ != 0)) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       return false;
     }
-    queue_.push_back(std::move(record));
+    if (queue_size_ == queue_.size()) queue_.emplace_back();
+    Queued& q = queue_[queue_size_++];
+    q.model.assign(record.model);
+    q.frame.swap(frame);  // the entry's old buffer becomes this thread's next scratch
     queue_bytes_ += bytes;
     ++accepted_seq_;
     wake = writer_waiting_;
@@ -153,7 +160,7 @@ PredictionLogStats PredictionLog::stats() const {
 
 size_t PredictionLog::queue_depth() const {
   std::lock_guard lock(mutex_);
-  return queue_.size();
+  return queue_size_;
 }
 
 Status PredictionLog::last_error() const {
@@ -162,7 +169,8 @@ Status PredictionLog::last_error() const {
 }
 
 void PredictionLog::run() {
-  std::vector<PredictionRecord> batch;
+  std::vector<Queued> batch;
+  size_t batch_size = 0;
   batch.reserve(queue_.capacity());
   for (;;) {
     bool stop = false;
@@ -170,7 +178,7 @@ void PredictionLog::run() {
     uint64_t batch_end = 0;
     {
       std::unique_lock lock(mutex_);
-      auto has_work = [&] { return (!queue_.empty() && !paused_) || stopping_ || flush_requested_ > synced_seq_; };
+      auto has_work = [&] { return (queue_size_ != 0 && !paused_) || stopping_ || flush_requested_ > synced_seq_; };
       if (!has_work()) {
         auto deadline = kIdleWait;
         if (dirty_ && options_.fsync == FsyncPolicy::kInterval) {
@@ -191,7 +199,9 @@ void PredictionLog::run() {
       stop = stopping_;
       sync = stop || flush_requested_ > synced_seq_;
       if (!paused_ || sync) {
-        batch.swap(queue_);
+        batch.swap(queue_);  // the queue gets the last batch's entries back, buffers and all
+        batch_size = queue_size_;
+        queue_size_ = 0;
         queue_bytes_ = 0;
         batch_end = accepted_seq_;
       } else {
@@ -203,8 +213,12 @@ void PredictionLog::run() {
         std::chrono::steady_clock::now() - last_sync_ >= options_.fsync_interval) {
       sync = true;
     }
-    write_batch(batch, sync);
-    batch.clear();
+    write_batch(batch, batch_size, sync);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (i >= kSpareEntries || batch[i].frame.capacity() > kSpareFrameBytes) std::string().swap(batch[i].frame);
+    }
+    if (batch.size() > kSpareEntries) batch.resize(kSpareEntries);
+    batch_size = 0;
     {
       std::lock_guard lock(mutex_);
       done_seq_ = batch_end;
@@ -213,14 +227,15 @@ void PredictionLog::run() {
     if (sync) flushed_.notify_all();
     if (stop) {
       std::lock_guard lock(mutex_);
-      if (queue_.empty()) break;  // stopping_ refuses new records, so nothing can arrive after this
+      if (queue_size_ == 0) break;  // stopping_ refuses new records, so nothing can arrive after this
     }
   }
   segments_.clear();
 }
 
-void PredictionLog::write_batch(std::vector<PredictionRecord>& batch, bool sync) {
-  for (auto& record : batch) {
+void PredictionLog::write_batch(std::vector<Queued>& batch, size_t count, bool sync) {
+  for (size_t i = 0; i < count; ++i) {
+    const Queued& record = batch[i];
     auto& slot = segments_[record.model];
     if (!slot) {
       slot = std::make_unique<Segment>();
@@ -228,7 +243,7 @@ void PredictionLog::write_batch(std::vector<PredictionRecord>& batch, bool sync)
     }
     Segment& seg = *slot;
     size_t frame_start = seg.pending.size();
-    log_format::append_frame(record, seg.pending);
+    seg.pending.append(record.frame);
     ++seg.pending_records;
     // Rotate before the file would pass segment_bytes, unless the segment holds no record yet.
     uint64_t file_bytes = seg.fd >= 0 ? seg.bytes : log_format::kSegmentHeaderBytes;

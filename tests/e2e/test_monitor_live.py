@@ -172,3 +172,21 @@ def test_feedback_reaches_the_window_metrics_and_alerts(served):
     assert len(firings) == 1 and firings[0]["state"] == "firing"
     latest = requests.get(f"{url}/v2/monitor", timeout=10).json()
     assert latest[0]["model"] == "flights" and metric(latest[0], "labelled") == 200
+
+
+def test_a_reference_that_cannot_be_read_stops_the_server_at_start(tmp_path: Path):
+    """An explicit --reference is read when the server starts: a typo is an error then, naming it,
+    not a note in every window after the server has been running for hours."""
+    store = tmp_path / "store"
+    sw = Slipway(store)
+    sw.run("init")
+    proc = sw.run("serve", LINEAR, "--name", "flights", "--monitor-interval", "1h", "--http-port", "0",
+                  "--reference", tmp_path / "missing.csv", check_exit=None, timeout=60)
+    assert proc.returncode >= 2, proc.stderr
+    assert "--reference" in proc.stderr and "missing.csv" in proc.stderr, proc.stderr
+    bad = tmp_path / "bad.csv"
+    bad.write_text("dep_delay,distance\n1.0,2.0\n3.0\n")
+    proc = sw.run("serve", LINEAR, "--name", "flights", "--monitor-interval", "1h", "--http-port", "0",
+                  "--reference", bad, check_exit=None, timeout=60)
+    assert proc.returncode >= 2, proc.stderr
+    assert f"--reference: {bad}:3:1: row has 1 field but the header has 2" in proc.stderr, proc.stderr

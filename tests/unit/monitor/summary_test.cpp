@@ -1,6 +1,8 @@
 // Streaming summaries: bounded, mergeable, order-independent, and KS's D from bins within the
 // stated bound of the exact D.
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -48,6 +50,46 @@ TEST(Summary, LayoutHasBoundedQuantileBins) {
   EXPECT_LE(layout.columns[0].edges.size(), 501u);
   EXPECT_EQ(layout.columns[0].counts.size(), layout.columns[0].edges.size() + 2);
   EXPECT_TRUE(std::is_sorted(layout.columns[0].edges.begin(), layout.columns[0].edges.end()));
+}
+
+// The cell lookup (sliced edges, used from 64 edges up) must put every value where a search of the
+// edges would: below e_0 -> 0, otherwise 1 + the number of edges below it. Probed at every edge,
+// its neighbours in both directions, the extremes and random values, for references whose edges
+// bunch up (heavy ties, a few huge values) as well as spread evenly.
+TEST(Summary, CellsAreTheSameAsASearchOfTheEdges) {
+  std::mt19937_64 rng(11);
+  std::vector<std::vector<double>> references;
+  references.push_back(draw(50000, 0, 1, 12));
+  std::vector<double> skewed;
+  std::lognormal_distribution<double> ln(0, 3);
+  for (int i = 0; i < 50000; ++i) skewed.push_back(i % 1000 == 0 ? 1e300 * (i % 3 == 0 ? -1 : 1) : ln(rng));
+  references.push_back(skewed);
+  std::vector<double> tiny;
+  for (int i = 0; i < 20000; ++i) tiny.push_back(std::ldexp(static_cast<double>(i % 5000), -1070));  // denormals
+  references.push_back(tiny);
+  for (const auto& ref : references) {
+    FrameSummary layout = summary_layout(numeric_frame("x", ref));
+    const std::vector<double>& edges = layout.columns[0].edges;
+    ASSERT_GE(edges.size(), 64u);
+    std::vector<double> probes = {-INFINITY, INFINITY, 0.0, -0.0, std::numeric_limits<double>::max(),
+                                  std::numeric_limits<double>::lowest(), std::numeric_limits<double>::denorm_min()};
+    for (double e : edges) {
+      probes.push_back(e);
+      probes.push_back(std::nextafter(e, INFINITY));
+      probes.push_back(std::nextafter(e, -INFINITY));
+    }
+    std::uniform_real_distribution<double> u(edges.front() / 2, edges.back() / 2);
+    for (int i = 0; i < 20000; ++i) probes.push_back(u(rng));
+    for (int i = 0; i < 2000; ++i) probes.push_back(ref[rng() % ref.size()]);
+    std::vector<uint64_t> expected(edges.size() + 2, 0);
+    for (double v : probes) {
+      const size_t below = static_cast<size_t>(std::lower_bound(edges.begin(), edges.end(), v) - edges.begin());
+      ++expected[v < edges.front() ? 0 : below + 1];
+    }
+    FrameSummary s = layout;
+    ASSERT_TRUE(s.add(numeric_frame("x", probes)).ok());
+    EXPECT_EQ(s.columns[0].counts, expected);
+  }
 }
 
 TEST(Summary, MergeEqualsOneSummaryWhateverTheChunking) {

@@ -124,7 +124,13 @@ class PredictionLog {
   struct Segment;
   PredictionLog(std::filesystem::path dir, PredictionLogOptions options);
   void run();
-  void write_batch(std::vector<PredictionRecord>& batch, bool sync);
+  // One encoded record waiting for the writer. Entries past the queue's size keep their buffers,
+  // so a steady stream of records is queued and written without allocating or freeing.
+  struct Queued {
+    std::string model;
+    std::string frame;  // log_format::append_frame's bytes
+  };
+  void write_batch(std::vector<Queued>& batch, size_t count, bool sync);
   Status write_one_model(const std::string& model, std::string_view frames, uint64_t records);
   Status open_segment(const std::string& model, Segment& segment);
   void sync_all();
@@ -135,7 +141,8 @@ class PredictionLog {
   mutable std::mutex mutex_;
   std::condition_variable wake_writer_;
   std::condition_variable flushed_;
-  std::vector<PredictionRecord> queue_;
+  std::vector<Queued> queue_;  // the first queue_size_ entries wait; the rest are spare buffers
+  size_t queue_size_ = 0;
   size_t queue_bytes_ = 0;
   uint64_t accepted_seq_ = 0;     // records accepted so far
   uint64_t done_seq_ = 0;         // records the writer has finished with (written or failed)
@@ -154,7 +161,6 @@ class PredictionLog {
 
   // Owned by the writer thread only.
   std::map<std::string, std::unique_ptr<Segment>> segments_;
-  std::string buffer_;
   std::chrono::steady_clock::time_point last_sync_;
   bool dirty_ = false;
 

@@ -434,7 +434,15 @@ class ChunkBuilder {
           const size_t index = layout.columns[next++];
           if (index == kSkip) continue;
           Column& c = frame.columns[index];
-          for (size_t k = 0; k < rows; ++k) c.numbers.push_back(t.bytes ? kNaN : t.numbers[k * width + j]);
+          const size_t at = c.numbers.size();
+          c.numbers.resize(at + rows);
+          double* out = c.numbers.data() + at;
+          if (t.bytes) {
+            std::fill(out, out + rows, kNaN);
+          } else {
+            const double* in = t.numbers.data() + j;
+            for (size_t k = 0; k < rows; ++k) out[k] = in[k * width];
+          }
         }
         continue;
       }

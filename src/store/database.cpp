@@ -86,7 +86,10 @@ bool Statement::column_is_null(int index) const { return sqlite3_column_type(stm
 
 Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& path, bool create) {
   sqlite3* db = nullptr;
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+  // NOMUTEX: a connection is never used by two threads at once (the server leases one per request,
+  // the alert engine, feedback service and registry source guard theirs with a mutex), so SQLite's
+  // per-call connection mutex is pure cost: a lock and an unlock around every sqlite3_column_*.
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
   int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db != nullptr ? sqlite3_errmsg(db) : "out of memory";

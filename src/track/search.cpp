@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <map>
 #include <optional>
+#include <set>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
@@ -363,9 +365,13 @@ struct SqlPart {
   std::vector<BoundValue> binds;
 };
 
+// The metric, param and tag values that order_by already joins, by entity and key, to the join's
+// alias: a filter on the same key tests the joined row instead of looking it up again.
+using JoinedValues = std::map<std::pair<Entity, std::string>, std::string>;
+
 class FilterParser {
  public:
-  FilterParser(std::vector<Token> tokens) : tokens_(std::move(tokens)) {}
+  FilterParser(std::vector<Token> tokens, const JoinedValues& joined) : tokens_(std::move(tokens)), joined_(joined) {}
 
   Result<SqlPart> parse() {
     SqlPart out;
@@ -389,6 +395,11 @@ class FilterParser {
 
  private:
   const Token& peek() const { return tokens_[pos_]; }
+
+ public:
+  const std::set<std::string>& tested() const { return tested_; }
+
+ private:
   Status error(const Token& t, const std::string& message) const {
     return make_error(ErrorCode::kInvalidArgument, "filter: column {}: {}", t.column, message);
   }
@@ -492,6 +503,15 @@ class FilterParser {
       pred = "{x} " + sql_op + " ?";
     }
     SqlPart out;
+    if (auto it = joined_.find({ref.entity, ref.key}); it != joined_.end()) {
+      // The LEFT JOIN's row is the run's only row for the key (the primary key), NULL when none:
+      // the same test as EXISTS below, without a second lookup.
+      const std::string value = fmt::format(fmt::runtime(pred), fmt::arg("x", it->second + ".value"));
+      out.sql = ref.entity == Entity::kMetric ? fmt::format("({}.is_nan = 0 AND {})", it->second, value) : value;
+      tested_.insert(it->second);
+      out.binds = std::move(values);
+      return out;
+    }
     switch (ref.entity) {
       case Entity::kAttribute:
         out.sql = fmt::format(fmt::runtime(pred), fmt::arg("x", ref.key));
@@ -515,6 +535,8 @@ class FilterParser {
   }
 
   std::vector<Token> tokens_;
+  const JoinedValues& joined_;
+  std::set<std::string> tested_;  // aliases of joined values the filter tests (rows without one fail)
   size_t pos_ = 0;
   size_t start_ = 0;  // first token of the comparison being parsed
 };
@@ -523,6 +545,9 @@ struct OrderPart {
   std::string join;  // LEFT JOIN ... (binds in join_binds)
   std::vector<BoundValue> join_binds;
   std::string order;
+  std::optional<std::pair<Entity, std::string>> joined;  // the joined value's entity and key
+  std::string alias;
+  std::string plain_order;  // `order` when the filter keeps only runs that have the value (no NULL, no NaN)
 };
 
 Result<OrderPart> parse_order_by(const std::string& entry, size_t n) {
@@ -558,9 +583,15 @@ Result<OrderPart> parse_order_by(const std::string& entry, size_t n) {
       expr = fmt::format("{}.value", alias);
       break;
   }
-  if (!out.join.empty()) out.join_binds.push_back(ref.key);
+  if (!out.join.empty()) {
+    out.join_binds.push_back(ref.key);
+    out.joined.emplace(ref.entity, ref.key);
+    out.alias = alias;
+  }
   // Runs without the value sort last either way, as in MLflow.
   out.order = fmt::format("({} IS NULL), {} {}", expr, expr, direction);
+  // The bare column lets SQLite walk the value index in order and stop at the page's end.
+  if (!out.join.empty()) out.plain_order = fmt::format("{}.value {}", alias, direction);
   return out;
 }
 
@@ -610,48 +641,113 @@ Result<SearchRunsPage> Tracking::search_runs(const SearchRunsRequest& request) {
     }
     where.push_back(fmt::format("r.experiment_id IN ({})", marks));
   }
+  // order_by before the filter, whose tests on an ordered key reuse the order's join; errors still
+  // come in the order of the request's fields (the filter's first).
+  std::vector<Result<OrderPart>> order_parts;
+  JoinedValues joined;
+  std::set<std::string> tested;
+  for (size_t i = 0; i < request.order_by.size(); ++i) {
+    order_parts.push_back(parse_order_by(request.order_by[i], i));
+    if (order_parts.back().ok() && order_parts.back()->joined) {
+      joined.emplace(*order_parts.back()->joined, order_parts.back()->alias);
+    }
+  }
   if (request.filter.find_first_not_of(" \t\r\n") != std::string::npos) {
     Lexer lexer(request.filter, "filter");
     SLIPWAY_ASSIGN_OR_RETURN(auto tokens, lexer.run());
-    FilterParser parser(std::move(tokens));
+    FilterParser parser(std::move(tokens), joined);
     SLIPWAY_ASSIGN_OR_RETURN(SqlPart part, parser.parse());
+    tested = parser.tested();
     where.push_back(part.sql);
     where_binds.insert(where_binds.end(), part.binds.begin(), part.binds.end());
   }
   std::string order;
-  for (size_t i = 0; i < request.order_by.size(); ++i) {
-    SLIPWAY_ASSIGN_OR_RETURN(OrderPart part, parse_order_by(request.order_by[i], i));
-    joins += part.join;
-    join_binds.insert(join_binds.end(), part.join_binds.begin(), part.join_binds.end());
-    order += part.order + ", ";
+  for (auto& part : order_parts) {
+    if (!part.ok()) return part.status();
+    joins += part->join;
+    join_binds.insert(join_binds.end(), part->join_binds.begin(), part->join_binds.end());
+    order += (tested.count(part->alias) != 0 ? part->plain_order : part->order) + ", ";
   }
   order += "r.start_time DESC, r.run_id ASC";
-  if (after) {
-    where.push_back("r.start_time <= ? AND (r.start_time < ? OR r.run_id > ?)");
-    where_binds.push_back(after->first);
-    where_binds.push_back(after->first);
-    where_binds.push_back(after->second);
-  }
 
-  std::string where_sql;
-  for (const auto& w : where) where_sql += (where_sql.empty() ? " WHERE " : " AND ") + w;
-  const std::string sql = fmt::format("SELECT {} FROM runs r{}{} ORDER BY {} LIMIT ? OFFSET ?", detail::kRunColumns,
-                                      joins, where_sql, order);
+  // The keyset of the default order is two index seeks, one query each: the rest of the last
+  // page's start time (run ids after its last), then the earlier start times. One query with
+  // "start_time < ? OR (start_time = ? AND run_id > ?)" would walk the index from the newest run
+  // to the page on every page (runs created together share one start time).
+  std::vector<std::pair<std::string, std::vector<BoundValue>>> keysets;
+  if (after) {
+    keysets.push_back({"r.start_time = ? AND r.run_id > ?", {after->first, after->second}});
+    keysets.push_back({"r.start_time < ?", {after->first}});
+  } else {
+    keysets.push_back({"", {}});
+  }
   auto& db = store_.db();
   detail::ReadSnapshot snapshot(db);
-  SLIPWAY_ASSIGN_OR_RETURN(auto stmt, db.prepare(sql));
-  std::vector<BoundValue> binds = join_binds;
-  binds.insert(binds.end(), where_binds.begin(), where_binds.end());
-  binds.push_back(static_cast<int64_t>(request.max_results) + 1);
-  binds.push_back(offset);
-  detail::bind_all(stmt, binds);
   SearchRunsPage page;
-  while (true) {
-    SLIPWAY_ASSIGN_OR_RETURN(bool row, stmt.step());
-    if (!row) break;
-    Run run;
-    run.info = detail::read_run_info(stmt);
-    page.runs.push_back(std::move(run));
+  const size_t wanted = request.max_results + 1;  // one more tells whether another page follows
+  // With order_by the matches are sorted (no index has that order): only their row ids, so the
+  // sorter moves a few bytes per run instead of every column; the page's columns are read after,
+  // by row id, in the sorted order (json_each's key is the position).
+  const bool sorted_ids = !request.order_by.empty();
+  std::vector<int64_t> rowids;
+  for (const auto& [keyset, keyset_binds] : keysets) {
+    if (page.runs.size() >= wanted) break;
+    std::string where_sql;
+    for (const auto& w : where) where_sql += (where_sql.empty() ? " WHERE " : " AND ") + w;
+    if (!keyset.empty()) where_sql += (where_sql.empty() ? " WHERE " : " AND ") + keyset;
+    const std::string sql = fmt::format("SELECT {} FROM runs r{}{} ORDER BY {} LIMIT ? OFFSET ?",
+                                        sorted_ids ? std::string_view("r.rowid") : detail::kRunColumns, joins,
+                                        where_sql, order);
+    SLIPWAY_ASSIGN_OR_RETURN(auto stmt, db.prepare(sql));
+    std::vector<BoundValue> binds = join_binds;
+    binds.insert(binds.end(), where_binds.begin(), where_binds.end());
+    binds.insert(binds.end(), keyset_binds.begin(), keyset_binds.end());
+    binds.push_back(static_cast<int64_t>(wanted - page.runs.size()));
+    binds.push_back(offset);
+    detail::bind_all(stmt, binds);
+    while (true) {
+      SLIPWAY_ASSIGN_OR_RETURN(bool row, stmt.step());
+      if (!row) break;
+      if (sorted_ids) {
+        rowids.push_back(stmt.column_int64(0));
+        continue;
+      }
+      Run run;
+      run.info = detail::read_run_info(stmt);
+      page.runs.push_back(std::move(run));
+    }
+  }
+  if (sorted_ids && !rowids.empty()) {
+    std::string ids = "[";
+    for (int64_t id : rowids) {
+      if (ids.size() > 1) ids += ',';
+      ids += std::to_string(id);
+    }
+    ids += ']';
+    static const std::string kByRowid =
+        fmt::format("SELECT j.key, {} FROM json_each(?1) j CROSS JOIN runs r ON r.rowid = j.value", detail::kRunColumns);
+    SLIPWAY_ASSIGN_OR_RETURN(store::Statement * stmt, db.cached(kByRowid));
+    stmt->bind(1, ids);
+    page.runs.resize(rowids.size());
+    size_t found = 0;
+    while (true) {
+      auto row = stmt->step();
+      if (!row.ok()) {
+        stmt->reset();
+        return row.status();
+      }
+      if (!*row) break;
+      const int64_t at = stmt->column_int64(0);
+      if (at < 0 || static_cast<size_t>(at) >= page.runs.size()) continue;
+      page.runs[static_cast<size_t>(at)].info = detail::read_run_info(*stmt, 1);
+      ++found;
+    }
+    stmt->reset();
+    // One snapshot: every id found is still there.
+    if (found != rowids.size()) {
+      return make_error(ErrorCode::kInternal, "search_runs: {} of {} sorted runs not found by row id",
+                        rowids.size() - found, rowids.size());
+    }
   }
   if (page.runs.size() > request.max_results) {
     page.runs.pop_back();

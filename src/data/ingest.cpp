@@ -31,7 +31,7 @@ constexpr size_t kParallelParseBytes = 32u << 20;
 // Values the profilers keep for histograms and exact quantiles stay in memory up to this much in
 // all (shared by the parallel profilers); past it they go to the temporary file. Peak memory thus
 // does not grow with the input.
-constexpr size_t kSpillMemoryBytes = 256u << 20;
+constexpr size_t kSpillMemoryBytes = 384u << 20;
 
 ProfileOptions spill_options(ProfileOptions options, unsigned threads) {
   options.spill_memory_bytes = kSpillMemoryBytes / std::max(1u, threads);

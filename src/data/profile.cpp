@@ -46,7 +46,9 @@
 #include <bit>
 #include <charconv>
 #include <cmath>
+#include <atomic>
 #include <functional>
+#include <future>
 #include <limits>
 #include <map>
 
@@ -66,8 +68,12 @@ namespace {
 constexpr double kQuantileLevels[] = {0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99};
 
 // XXH3-64 (seed 0) of the 8 bytes of `v`, inlined: identical to xxh3_64(&v, 8), which it replaces
-// on the per-value path because a call per value costs as much as the hash itself.
-inline uint64_t hash_8_bytes(uint64_t v) { return XXH3_64bits_withSeed(&v, sizeof v, 0); }
+// on the per-value path because a call per value costs as much as the hash itself. XXH3's own
+// 4-to-8-byte path is called directly (GCC leaves XXH3_64bits_withSeed an out-of-line call);
+// profile_hash_test checks that the two agree.
+inline uint64_t hash_8_bytes(uint64_t v) {
+  return XXH3_len_4to8_64b(reinterpret_cast<const xxh_u8*>(&v), sizeof v, XXH3_kSecret, 0);
+}
 inline uint64_t hash_int(int64_t v) { return hash_8_bytes(static_cast<uint64_t>(v)); }
 inline uint64_t hash_double(double v) {
   if (v == 0) v = 0.0;  // -0.0 == 0.0
@@ -678,18 +684,22 @@ void Profiler::merge(Profiler&& other) {
 namespace {
 
 using KeptFn = std::function<void(uint32_t, const double*, size_t)>;
-// Reads everything kept, column by column: the values in memory, then the spills'.
+// Reads one part of what is kept (the values in memory, or one spill), column by column.
 using ReadKept = std::function<Status(const KeptFn&)>;
 
 // Bucket-then-select for the columns with spilled values: the key buckets (counted already, or in
 // a first read) say which buckets hold the wanted ranks; a read gathers those buckets' values
 // (at most about 16M values over all columns) and selects in them. A bucket too full to gather is
-// split by another counting read instead, until the ranks are found.
-Status select_spilled(std::vector<ColumnState>& columns, const ReadKept& read_kept,
+// split by another counting read instead, until the ranks are found. Each read goes over the
+// `sources` in parallel (one thread each): gathered keys go to slots claimed atomically in vectors
+// sized by the counts, counts are added atomically; the selected values do not depend on the
+// order in which keys arrive.
+Status select_spilled(std::vector<ColumnState>& columns, const std::vector<ReadKept>& sources,
                       std::vector<std::map<uint64_t, double>>* found) {
   struct Gather {  // the keys [a, b] of one bucket; `base` kept values have smaller keys
     uint64_t a, b, base, count;
-    std::vector<uint64_t> keys;
+    std::vector<uint64_t> keys;  // count slots, the first `filled` of them gathered
+    size_t filled = 0;
   };
   // Keys [a, b] by `buckets`: counted (`counts`), or gathered where `slot` names a Gather.
   struct Window {
@@ -727,34 +737,60 @@ Status select_spilled(std::vector<ColumnState>& columns, const ReadKept& read_ke
     }
   }
   const size_t gather_cap = std::max<size_t>(1u << 16, (size_t{1} << 24) / std::max<size_t>(1, spilled));
+  std::atomic<bool> overfull{false};
+  const KeptFn visit = [&](uint32_t col, const double* values, size_t n) {
+    if (col >= sel.size()) return;
+    Select& x = sel[col];
+    if (!x.active) return;
+    for (Window& w : x.gathering) {
+      for (size_t k = 0; k < n; ++k) {
+        const uint64_t key = detail::order_key(values[k]);
+        if (key < w.a || key > w.b) continue;
+        const int32_t slot = w.slot[w.buckets.of(key)];
+        if (slot < 0) continue;
+        Gather& g = w.gathers[static_cast<size_t>(slot)];
+        const size_t at = std::atomic_ref<size_t>(g.filled).fetch_add(1, std::memory_order_relaxed);
+        if (at < g.keys.size()) {
+          g.keys[at] = key;
+        } else {
+          overfull.store(true, std::memory_order_relaxed);
+        }
+      }
+    }
+    for (Window& w : x.counting) {
+      for (size_t k = 0; k < n; ++k) {
+        const uint64_t key = detail::order_key(values[k]);
+        if (key >= w.a && key <= w.b) {
+          std::atomic_ref<uint64_t>(w.counts[w.buckets.of(key)]).fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+    }
+  };
   while (true) {
     if (read) {
-      SLIPWAY_RETURN_IF_ERROR(read_kept([&](uint32_t col, const double* values, size_t n) {
-        if (col >= sel.size()) return;
-        Select& x = sel[col];
-        if (!x.active) return;
-        for (Window& w : x.gathering) {
-          for (size_t k = 0; k < n; ++k) {
-            const uint64_t key = detail::order_key(values[k]);
-            if (key < w.a || key > w.b) continue;
-            const int32_t slot = w.slot[w.buckets.of(key)];
-            if (slot >= 0) w.gathers[static_cast<size_t>(slot)].keys.push_back(key);
-          }
-        }
-        for (Window& w : x.counting) {
-          for (size_t k = 0; k < n; ++k) {
-            const uint64_t key = detail::order_key(values[k]);
-            if (key >= w.a && key <= w.b) ++w.counts[w.buckets.of(key)];
-          }
-        }
-      }));
+      std::vector<std::future<Status>> others;
+      for (size_t i = 1; i < sources.size(); ++i) {
+        others.push_back(std::async(std::launch::async, [&sources, &visit, i] { return sources[i](visit); }));
+      }
+      Status first = sources.empty() ? Status{} : sources[0](visit);
+      for (auto& other : others) {
+        Status st = other.get();
+        if (first.ok() && !st.ok()) first = st;
+      }
+      SLIPWAY_RETURN_IF_ERROR(first);
+      if (overfull.load()) {
+        return make_error(ErrorCode::kInternal, "a quantile bucket holds more kept values than were counted in it");
+      }
       read = false;
     }
     for (size_t i = 0; i < sel.size(); ++i) {
       Select& x = sel[i];
       if (!x.active) continue;
       for (Window& w : x.gathering) {
-        for (Gather& g : w.gathers) select_ranks(g.keys, g.base, x.ranks, &(*found)[i]);
+        for (Gather& g : w.gathers) {
+          g.keys.resize(std::min(g.filled, g.keys.size()));
+          select_ranks(g.keys, g.base, x.ranks, &(*found)[i]);
+        }
       }
       x.gathering.clear();
       for (Window& w : x.counting) x.counted.push_back(std::move(w));
@@ -809,7 +845,7 @@ Status select_spilled(std::vector<ColumnState>& columns, const ReadKept& read_ke
       read = true;
       if (total <= gather_cap) {
         for (Window& parent : next) {
-          for (Gather& g : parent.gathers) g.keys.reserve(static_cast<size_t>(g.count));
+          for (Gather& g : parent.gathers) g.keys.resize(static_cast<size_t>(g.count));
         }
         x.gathering = std::move(next);
         continue;
@@ -837,16 +873,21 @@ Status select_spilled(std::vector<ColumnState>& columns, const ReadKept& read_ke
 Result<DatasetProfile> Profiler::finish() {
   State& s = *state_;
   std::vector<std::map<uint64_t, double>> spilled_ranks(s.columns.size());
-  const ReadKept read_kept = [&s](const KeptFn& f) -> Status {
+  // The kept values: those in memory, then each spill (read in parallel by select_spilled).
+  std::vector<ReadKept> sources;
+  sources.push_back([&s](const KeptFn& f) -> Status {
     for (size_t i = 0; i < s.columns.size(); ++i) {
       const auto& values = s.columns[i].exact_values;
       if (!values.empty()) f(static_cast<uint32_t>(i), values.data(), values.size());
     }
-    if (s.spill) SLIPWAY_RETURN_IF_ERROR(s.spill->replay(f));
-    for (auto& spill : s.merged_spills) SLIPWAY_RETURN_IF_ERROR(spill->replay(f));
     return Status::ok_status();
-  };
-  SLIPWAY_RETURN_IF_ERROR(select_spilled(s.columns, read_kept, &spilled_ranks));
+  });
+  if (s.spill) sources.push_back([&s](const KeptFn& f) { return s.spill->replay(f); });
+  for (auto& spill : s.merged_spills) {
+    detail::ValueSpill* p = spill.get();
+    sources.push_back([p](const KeptFn& f) { return p->replay(f); });
+  }
+  SLIPWAY_RETURN_IF_ERROR(select_spilled(s.columns, sources, &spilled_ranks));
   DatasetProfile profile;
   profile.row_count = s.rows;
   for (ColumnState& c : s.columns) {

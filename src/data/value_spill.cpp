@@ -1,6 +1,8 @@
 #include "detail/value_spill.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +16,12 @@ namespace {
 
 constexpr size_t kBufferWords = 1u << 19;  // 4 MiB
 constexpr size_t kMaxBlockValues = 1u << 16;
+constexpr size_t kMapWindowWords = 1u << 20;  // 8 MiB
+constexpr size_t kDirectBlockValues = 1u << 12;  // blocks this large skip the buffer once a file is in use
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22  // Linux 5.14; older kernels answer EINVAL and the pages fault in as read
+#endif
 
 Status spill_error(const char* what, const std::filesystem::path& dir) {
   return make_error(ErrorCode::kIoError, "cannot {} the profile's temporary file in {}: {}", what, dir.string(),
@@ -53,9 +61,41 @@ Status ValueSpill::flush() {
   return {};
 }
 
+Status ValueSpill::write_block(uint32_t column, const double* values, size_t n) {
+  SLIPWAY_RETURN_IF_ERROR(flush());  // what is buffered goes first
+  uint64_t header = uint64_t{column} << 32 | n;
+  iovec parts[2] = {{&header, sizeof header}, {const_cast<double*>(values), n * sizeof(double)}};
+  int count = 2;
+  iovec* part = parts;
+  while (count > 0) {
+    const ssize_t done = ::pwritev(fd_, part, count, static_cast<off_t>(written_));
+    if (done < 0 && errno == EINTR) continue;
+    if (done <= 0) return spill_error("write", dir_);
+    written_ += static_cast<uint64_t>(done);
+    auto left = static_cast<size_t>(done);
+    while (count > 0 && left >= part->iov_len) {
+      left -= part->iov_len;
+      ++part;
+      --count;
+    }
+    if (count > 0) {
+      part->iov_base = static_cast<char*>(part->iov_base) + left;
+      part->iov_len -= left;
+    }
+  }
+  return {};
+}
+
 Status ValueSpill::append(uint32_t column, const double* values, size_t n) {
   while (n > 0) {
     const size_t take = std::min(n, kMaxBlockValues);
+    if (fd_ >= 0 && take >= kDirectBlockValues) {
+      // Past the memory allowance: a large block goes straight to the file (one copy, not two).
+      SLIPWAY_RETURN_IF_ERROR(write_block(column, values, take));
+      values += take;
+      n -= take;
+      continue;
+    }
     if (buffer_.capacity() == 0) buffer_.reserve(kBufferWords);
     if (buffer_.size() + take + 1 > kBufferWords) {
       if (fd_ < 0 && kept_ + buffer_.size() * sizeof(uint64_t) <= memory_bytes_) {
@@ -78,6 +118,38 @@ Status ValueSpill::append(uint32_t column, const double* values, size_t n) {
   return {};
 }
 
+std::optional<Status> ValueSpill::replay_mapped(const std::function<void(uint32_t, const double*, size_t)>& f) {
+  // The file's pages are in the page cache (just written): mapping them saves copying every value
+  // out again. Faulted in a window ahead and unmapped behind, so the mapping never holds more than
+  // a few windows of the file.
+  void* map = ::mmap(nullptr, written_, PROT_READ, MAP_SHARED, fd_, 0);
+  if (map == MAP_FAILED) return std::nullopt;
+  const auto* words = static_cast<const uint64_t*>(map);
+  const size_t total = written_ / sizeof(uint64_t);
+  const uint64_t page_words = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE)) / sizeof(uint64_t);
+  ::madvise(map, written_, MADV_SEQUENTIAL);
+  size_t i = 0, populated = 0, unmapped = 0;
+  while (i < total) {
+    const size_t n = words[i] & 0xFFFFFFFFu;
+    if (i + 1 + n > total) break;  // cut short: cannot happen for a file this object wrote
+    if (populated < total && populated < i + 1 + n + kMapWindowWords / 2) {
+      const size_t to = std::min(total, std::max(populated, i) + kMapWindowWords);
+      ::madvise(const_cast<uint64_t*>(words) + populated, (to - populated) * sizeof(uint64_t), MADV_POPULATE_READ);
+      populated = to;
+    }
+    f(static_cast<uint32_t>(words[i] >> 32), reinterpret_cast<const double*>(words + i + 1), n);
+    i += 1 + n;
+    if (i - unmapped >= 2 * kMapWindowWords) {
+      const size_t to = i / page_words * page_words;
+      ::munmap(const_cast<uint64_t*>(words) + unmapped, (to - unmapped) * sizeof(uint64_t));
+      unmapped = to;
+    }
+  }
+  ::munmap(const_cast<uint64_t*>(words) + unmapped, written_ - unmapped * sizeof(uint64_t));
+  if (i != total) return make_error(ErrorCode::kInternal, "the profile's temporary file ends inside a block");
+  return Status{};
+}
+
 Status ValueSpill::replay(const std::function<void(uint32_t, const double*, size_t)>& f) {
   auto replay_words = [&f](const std::vector<uint64_t>& words) {
     for (size_t i = 0; i < words.size();) {
@@ -95,6 +167,9 @@ Status ValueSpill::replay(const std::function<void(uint32_t, const double*, size
   }
   SLIPWAY_RETURN_IF_ERROR(flush());
   std::vector<uint64_t>().swap(buffer_);
+  if (written_ % sizeof(uint64_t) == 0) {
+    if (auto mapped = replay_mapped(f)) return *mapped;
+  }
   // Read back in pieces; a block cut by a piece's end moves to the front of the next piece.
   std::vector<uint64_t> piece(kBufferWords + kMaxBlockValues + 1);
   uint64_t offset = 0;

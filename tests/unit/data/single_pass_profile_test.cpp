@@ -240,7 +240,9 @@ TEST(ValueSpill, KeepsTheFirstBuffersInMemoryAndReplaysAgain) {
     want[i % 3].insert(want[i % 3].end(), values.begin(), values.end());
   }
   EXPECT_GT(spill.file_bytes(), 0u);                   // past the allowance: the file
-  EXPECT_LT(spill.file_bytes(), spill.bytes() - (8u << 20) + 1);  // the first 8 MiB stayed in memory
+  // The first two 4 MiB buffers stayed in memory (less what whole blocks left unused at their ends);
+  // once the file is in use, large blocks go straight to it.
+  EXPECT_GT(spill.bytes() - spill.file_bytes(), 7u << 20);
   for (int round = 0; round < 2; ++round) {
     std::vector<std::vector<double>> got(3);
     ASSERT_TRUE(spill.replay([&](uint32_t c, const double* v, size_t n) { got[c].insert(got[c].end(), v, v + n); }).ok());

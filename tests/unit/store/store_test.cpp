@@ -94,6 +94,32 @@ TEST_F(StoreTest, ObjectsRoundTripDedupAndVerify) {
   EXPECT_NE(dirty.problems[0].what.find(small->id), std::string::npos);
 }
 
+// Objects written with either match finder are ordinary zstd frames: any store reads them, and
+// numeric text (the common data file) compresses with both.
+TEST_F(StoreTest, SmallMatchTableAndPlainLevelReadEachOther) {
+  std::string csv;
+  uint64_t x = 12345;
+  while (csv.size() < 300000) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    csv += fmt::format("{}.{:06d},{}\n", (x >> 40) % 1000, (x >> 8) % 1000000, (x >> 20) % 7 == 0 ? "NA" : "ok");
+  }
+  ObjectStoreOptions plain;
+  plain.small_match_table = false;
+  ObjectStore fast_store(root_ / "fast"), plain_store(root_ / "plain", plain);
+  auto fast_put = fast_store.put(csv);
+  auto plain_put = plain_store.put(csv);
+  ASSERT_TRUE(fast_put.ok() && plain_put.ok());
+  EXPECT_EQ(fast_put->id, plain_put->id);
+  EXPECT_LT(fast_put->stored_bytes, csv.size() * 6 / 10);
+  EXPECT_LT(plain_put->stored_bytes, csv.size() * 6 / 10);
+  std::filesystem::create_directories(root_ / "swapped");
+  std::filesystem::rename(root_ / "fast", root_ / "swapped" / "plain");
+  std::filesystem::rename(root_ / "plain", root_ / "fast");
+  std::filesystem::rename(root_ / "swapped" / "plain", root_ / "plain");
+  EXPECT_EQ(*fast_store.get(fast_put->id), csv);   // written by the plain store
+  EXPECT_EQ(*plain_store.get(plain_put->id), csv);  // written by the fast store
+}
+
 TEST_F(StoreTest, TruncatedObjectIsCorrupt) {
   auto store = Store::create(root_);
   ASSERT_TRUE(store.ok());

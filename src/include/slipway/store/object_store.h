@@ -5,7 +5,8 @@
 // once before recording anything that refers to new objects, which makes them durable together.
 //
 // Object file format (version 1): "SLWO" | u8 format=1 | u8 codec (0 raw, 1 zstd) | u16 reserved=0 |
-// u64 little-endian raw size | payload. zstd is used only where it saves at least 10%.
+// u64 little-endian raw size | payload. zstd is used only where it saves at least 10%; how the
+// frame was made (level, match finder) is the writer's choice and invisible to readers.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +31,9 @@ struct PutResult {
 
 struct ObjectStoreOptions {
   int zstd_level = 1;
+  // At level 1 or below, search repeats with a small table (zstd's fast strategy, hashLog 8,
+  // minMatch 7): about twice as fast as plain level 1 for ~2-5% more bytes on data files.
+  bool small_match_table = true;
 };
 
 class ObjectStore {

@@ -1,5 +1,8 @@
 // slipway: `slipway <noun> <verb>`. Parses arguments with CLI11, runs one command, maps its
 // Status to an exit code (output.h). Library code never prints; commands here do.
+#include <signal.h>
+#include <unistd.h>
+
 #include <cstdio>
 
 #include <CLI/CLI.hpp>
@@ -44,10 +47,28 @@ std::string unknown_command(CLI::App& app, int argc, char** argv) {
   return {};
 }
 
+// Files are read through memory mappings (inputs being chunked, model bundles, artifacts). When
+// another process truncates such a file while it is read, the kernel raises SIGBUS at the first
+// page past the new end. Nothing is committed before a command finishes (objects are written to
+// temporary names, the metadata in one transaction), so say what happened and exit instead of
+// dying with "Bus error": the store stays as it was.
+void on_sigbus(int) {
+  static const char kMessage[] =
+      "error: a file being read was truncated or changed by another process while slipway read it "
+      "(SIGBUS); nothing was committed. Run the command again once the file is stable.\n";
+  ssize_t ignored = ::write(STDERR_FILENO, kMessage, sizeof(kMessage) - 1);
+  (void)ignored;
+  ::_exit(3);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace slipway::cli;
+  struct sigaction bus = {};
+  bus.sa_handler = on_sigbus;
+  sigemptyset(&bus.sa_mask);
+  ::sigaction(SIGBUS, &bus, nullptr);
   Context ctx;
   // Recorded in lineage as the user would type it again: `slipway ...`, not the binary's path.
   for (int i = 0; i < argc; ++i) ctx.argv.emplace_back(i == 0 ? std::string("slipway") : std::string(argv[i]));

@@ -109,3 +109,27 @@ def test_sigkill_during_ingest_never_corrupts_the_store(tmp_path: Path):
     assert_same_tree(src, sw.checkout("flights@main", tmp_path / "final"), names=[src.name])
     print(f"{kills} kills, {completed} completed ingests, {len(verified)} versions verified; "
           f"ingest takes {statistics.median(durations):.2f} s")
+
+
+def test_a_file_truncated_while_it_is_ingested_is_an_error_not_a_crash(tmp_path: Path):
+    """Input files are read through a memory mapping; another process truncating one mid-read makes
+    the kernel raise SIGBUS. slipway must say so and exit 3 (never die of the signal), and the store
+    must stay consistent. Several truncation moments: early ones hit the mapping, a late one may
+    find the ingest finished (exit 0) — both are fine, a signal death or an inconsistent store is not."""
+    sw = Slipway(tmp_path / "store")
+    sw.run("init")
+    line = b"1.25,-3.5,7.125,hello,2013-01-01\n"
+    data = b"a,b,c,d,e\n" + line * (120_000_000 // len(line))
+    for i, delay in enumerate((0.02, 0.1, 0.3)):
+        f = tmp_path / f"in{i}.csv"
+        f.write_bytes(data)
+        proc = sw.popen("data", "ingest", f, "--dataset", "t")
+        time.sleep(delay)
+        os.truncate(f, 1000)
+        _, err_bytes = proc.communicate(timeout=300)
+        err = err_bytes.decode(errors="replace")
+        assert proc.returncode in (0, 3), f"exit {proc.returncode} after {delay}s: {err[-2000:]}"
+        if proc.returncode == 3:
+            # The signal's own message, or a parse error naming the file (the parser saw the cut).
+            assert "error:" in err and ("(SIGBUS)" in err or f"{f.name}:" in err), err[-2000:]
+        _fsck_ok(sw, f"after truncating the input {delay}s into its ingest")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`slipway serve` vs FastAPI + uvicorn and MLServer, every server on this machine in one run.
 
-    .venv/bin/python bench/run.py serving [--quick] [--bin PATH] [--models xgb,lr] [--servers ...]
+    .venv/bin/python bench/run.py serving [--quick] [--bin PATH] [--models xgb,lr] [--servers ...] [--rounds N]
     .venv/bin/python bench/serving/compare.py [same options]
 
 Models (trained here on synthetic data, cached in bench/work/serving/): a 500-tree depth-6
@@ -39,6 +39,10 @@ slipway's own time per request is read from its /metrics (request, queue, comput
 histograms: sum / count over each run). Ratios as bench/run.py: above 1 = slipway better
 (slipway throughput / peer throughput, peer CPU or latency / slipway's). One JSON line per
 measurement is appended to bench/results/results.jsonl (benchmark "serving").
+
+--rounds N runs the whole list of servers N times, round robin (so slow drifts of the machine hit
+every server alike), and reports per server and load the median of the N runs, each run's value
+kept beside it (`rps_values`, `cpu_us_per_req_values`, ...).
 """
 from __future__ import annotations
 
@@ -50,6 +54,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -527,6 +532,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--wrk-threads", type=int, default=2)
     ap.add_argument("--grpc-concurrency", type=int, default=8)
     ap.add_argument("--grpc-connections", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="run every server this many times, round robin, and report medians (a 2-core machine "
+                         "shared with the load generator moves single runs by 5-25%%)")
     ap.add_argument("--no-save", action="store_true", help="print only; append nothing to results.jsonl")
     args = ap.parse_args(argv)
     seconds = args.seconds or (3.0 if args.quick else 10.0)
@@ -554,7 +562,7 @@ def main(argv: list[str] | None = None) -> int:
         for mname in [m for m in args.models.split(",") if m]:
             model = models[mname]
             expected = {k: reference(model, x) for k, x in xs.items()}
-            for sname in servers:
+            for sname in [name for _ in range(max(1, args.rounds)) for name in servers]:
                 mls_sk = sname == "mlserver" and model["kind"] == "sklearn"
                 bodies = {}
                 for k, x in xs.items():
@@ -606,9 +614,33 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def medians(results: list[dict]) -> list[dict]:
+    """One row per (model, load, server): the median run by its main measure, with every run's
+    requests/s, predictions/s and CPU µs/req kept beside it (rounds > 1)."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in results:
+        groups.setdefault((r["model"], r["load"], r["server"]), []).append(r)
+    out = []
+    for rows in groups.values():
+        if len(rows) == 1:
+            out.append(rows[0])
+            continue
+        ordered = sorted(rows, key=lambda r: r.get("pred_s") or r["rps"])
+        mid = dict(ordered[(len(ordered) - 1) // 2])  # lower median: a real run, not an average
+        for key in ("rps", "pred_s", "cpu_us_per_req", "p99_ms"):
+            vals = [r.get(key) for r in rows if r.get(key) is not None]
+            if vals:
+                mid[f"{key}_values"] = vals
+                mid[key] = statistics.median(vals)
+        mid["rounds"] = len(rows)
+        out.append(mid)
+    return out
+
+
 def finish(results: list[dict], context: dict, save: bool) -> None:
     if not results:
         return
+    results[:] = medians(results)
     # ratios against slipway for the same model and load
     mine = {(r["model"], r["load"]): r for r in results if r["server"] == "slipway"}
     for r in results:

@@ -4,7 +4,9 @@
 // writer thread copies frames into per-model buffers and does the write(2) and fsync. Queue
 // entries keep their buffers from batch to batch: no allocation per record in the steady state.
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -24,10 +26,11 @@ constexpr auto kLinger = std::chrono::milliseconds(2);
 // How long an idle writer sleeps before looking at the fsync deadline again.
 constexpr auto kIdleWait = std::chrono::milliseconds(200);
 
-// Queue entries beyond this many, or with buffers larger than this, give their memory back after
-// the writer is done with them (one huge request or one burst does not pin memory for good).
+// Queue entries keep their buffers for reuse up to these bounds (the first kSpareEntries entries,
+// kSpareBytes of capacity in all); the rest give their memory back once written, so one burst of
+// huge requests does not pin memory for good.
 constexpr size_t kSpareEntries = 4096;
-constexpr size_t kSpareFrameBytes = 4096;
+constexpr size_t kSpareBytes = size_t{32} << 20;
 
 int64_t now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -50,6 +53,26 @@ Status write_all(int fd, std::string_view data, const std::filesystem::path& pat
   return {};
 }
 
+// Writes every buffer of `parts` in order (writev, IOV_MAX at a time); `parts` is consumed.
+Status write_all(int fd, std::vector<iovec>& parts, const std::filesystem::path& path) {
+  size_t first = 0;
+  while (first < parts.size()) {
+    const int count = static_cast<int>(std::min<size_t>(IOV_MAX, parts.size() - first));
+    ssize_t n = ::writev(fd, parts.data() + first, count);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("cannot write", path);
+    }
+    auto left = static_cast<size_t>(n);
+    while (first < parts.size() && left >= parts[first].iov_len) left -= parts[first++].iov_len;
+    if (left > 0) {
+      parts[first].iov_base = static_cast<char*>(parts[first].iov_base) + left;
+      parts[first].iov_len -= left;
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 // One model's open segment file; owned by the writer thread.
@@ -60,7 +83,9 @@ struct PredictionLog::Segment {
   int fd = -1;
   uint64_t bytes = 0;   // in the file
   bool dirty = false;   // written since the last fsync
-  std::string pending;  // frames not yet written
+  // Frames not yet written: pointers into the batch being written (written before it is reused).
+  std::vector<iovec> pending;
+  uint64_t pending_bytes = 0;
   uint64_t pending_records = 0;
 
   ~Segment() {
@@ -214,8 +239,13 @@ void PredictionLog::run() {
       sync = true;
     }
     write_batch(batch, batch_size, sync);
+    size_t spare = 0;
     for (size_t i = 0; i < batch.size(); ++i) {
-      if (i >= kSpareEntries || batch[i].frame.capacity() > kSpareFrameBytes) std::string().swap(batch[i].frame);
+      spare += batch[i].frame.capacity();
+      if (i >= kSpareEntries || spare > kSpareBytes) {
+        spare -= batch[i].frame.capacity();
+        std::string().swap(batch[i].frame);
+      }
     }
     if (batch.size() > kSpareEntries) batch.resize(kSpareEntries);
     batch_size = 0;
@@ -234,55 +264,56 @@ void PredictionLog::run() {
 }
 
 void PredictionLog::write_batch(std::vector<Queued>& batch, size_t count, bool sync) {
+  Segment* seg = nullptr;
+  const std::string* seg_model = nullptr;
   for (size_t i = 0; i < count; ++i) {
-    const Queued& record = batch[i];
-    auto& slot = segments_[record.model];
-    if (!slot) {
-      slot = std::make_unique<Segment>();
-      slot->folder = dir_ / model_folder_name(record.model);
-    }
-    Segment& seg = *slot;
-    size_t frame_start = seg.pending.size();
-    seg.pending.append(record.frame);
-    ++seg.pending_records;
-    // Rotate before the file would pass segment_bytes, unless the segment holds no record yet.
-    uint64_t file_bytes = seg.fd >= 0 ? seg.bytes : log_format::kSegmentHeaderBytes;
-    if (file_bytes + seg.pending.size() > options_.segment_bytes &&
-        file_bytes + frame_start > log_format::kSegmentHeaderBytes) {
-      std::string last = seg.pending.substr(frame_start);
-      seg.pending.resize(frame_start);
-      --seg.pending_records;
-      Status st = write_one_model(record.model, seg.pending, seg.pending_records);
-      (void)st;  // counted in failed_ and last_error_
-      if (seg.fd >= 0) {
-        if (options_.fsync != FsyncPolicy::kNever) ::fdatasync(seg.fd);
-        ::close(seg.fd);
-        seg.fd = -1;
-        seg.dirty = false;
+    Queued& record = batch[i];
+    if (seg_model == nullptr || *seg_model != record.model) {  // a batch is mostly one model's
+      auto& slot = segments_[record.model];
+      if (!slot) {
+        slot = std::make_unique<Segment>();
+        slot->folder = dir_ / model_folder_name(record.model);
       }
-      seg.pending = std::move(last);
-      seg.pending_records = 1;
+      seg = slot.get();
+      seg_model = &record.model;
     }
+    // Rotate before the file would pass segment_bytes, unless the segment holds no record yet.
+    const uint64_t file_bytes = seg->fd >= 0 ? seg->bytes : log_format::kSegmentHeaderBytes;
+    if (file_bytes + seg->pending_bytes + record.frame.size() > options_.segment_bytes &&
+        file_bytes + seg->pending_bytes > log_format::kSegmentHeaderBytes) {
+      Status st = write_one_model(record.model, *seg);
+      (void)st;  // counted in failed_ and last_error_
+      if (seg->fd >= 0) {
+        if (options_.fsync != FsyncPolicy::kNever) ::fdatasync(seg->fd);
+        ::close(seg->fd);
+        seg->fd = -1;
+        seg->dirty = false;
+      }
+    }
+    seg->pending.push_back({record.frame.data(), record.frame.size()});
+    seg->pending_bytes += record.frame.size();
+    ++seg->pending_records;
   }
-  for (auto& [model, seg] : segments_) {
-    if (seg->pending.empty()) continue;
-    Status st = write_one_model(model, seg->pending, seg->pending_records);
+  for (auto& [model, s] : segments_) {
+    if (s->pending.empty()) continue;
+    Status st = write_one_model(model, *s);
     (void)st;
   }
   if (sync) sync_all();
 }
 
-Status PredictionLog::write_one_model(const std::string& model, std::string_view frames, uint64_t records) {
-  Segment& seg = *segments_[model];
+Status PredictionLog::write_one_model(const std::string& model, Segment& seg) {
+  const uint64_t bytes = seg.pending_bytes;
+  const uint64_t records = seg.pending_records;
   Status st;
   if (seg.fd < 0) st = open_segment(model, seg);
-  if (st.ok()) st = write_all(seg.fd, frames, seg.path);
+  if (st.ok()) st = write_all(seg.fd, seg.pending, seg.path);
   if (st.ok()) {
-    seg.bytes += frames.size();
+    seg.bytes += bytes;
     seg.dirty = true;
     dirty_ = true;
     written_.fetch_add(records, std::memory_order_relaxed);
-    bytes_written_.fetch_add(frames.size(), std::memory_order_relaxed);
+    bytes_written_.fetch_add(bytes, std::memory_order_relaxed);
   } else {
     // A failed write may have left part of a frame: close the file so that part stays a torn tail
     // and the next record starts a new segment.
@@ -295,6 +326,7 @@ Status PredictionLog::write_one_model(const std::string& model, std::string_view
     last_error_ = st;
   }
   seg.pending.clear();
+  seg.pending_bytes = 0;
   seg.pending_records = 0;
   return st;
 }

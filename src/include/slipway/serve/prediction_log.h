@@ -131,7 +131,7 @@ class PredictionLog {
     std::string frame;  // log_format::append_frame's bytes
   };
   void write_batch(std::vector<Queued>& batch, size_t count, bool sync);
-  Status write_one_model(const std::string& model, std::string_view frames, uint64_t records);
+  Status write_one_model(const std::string& model, Segment& segment);  // its pending frames
   Status open_segment(const std::string& model, Segment& segment);
   void sync_all();
 

@@ -151,18 +151,17 @@ struct LiveMonitor::Impl {
       return make_error(ErrorCode::kNotFound, "--reference {}: no such file (a dataset is given as NAME or NAME@REF)",
                         r);
     }
-    Result<Frame> frame = std::filesystem::is_regular_file(options.reference, ec)
-                              ? load_frame_file(options.reference)
-                              : load_frame_dataset(*store, options.reference);
+    Result<Frame> frame =
+        std::filesystem::is_regular_file(r, ec) ? load_frame_file(r) : load_frame_dataset(*store, r);
     if (!frame.ok()) {
+      // A file's errors already start with its name (file:line:col).
       const std::string& message = frame.status().message();
-      return Status(frame.status().code(), message.starts_with(options.reference)
-                                               ? fmt::format("--reference: {}", message)
-                                               : fmt::format("--reference {}: {}", options.reference, message));
+      return Status(frame.status().code(), message.starts_with(r) ? fmt::format("--reference: {}", message)
+                                                                  : fmt::format("--reference {}: {}", r, message));
     }
     FrameSummary summary = summary_layout(*frame, options.summary);
     if (Status added = summary.add(*frame); !added.ok()) {
-      return Status(added.code(), fmt::format("--reference {}: {}", options.reference, added.message()));
+      return Status(added.code(), fmt::format("--reference {}: {}", r, added.message()));
     }
     given_reference_rows = frame->rows;
     given_reference = std::move(summary);

@@ -197,13 +197,17 @@ Status run_summary_column(const ColumnSummary& r, const ColumnSummary& c, const 
   out.current_missing = c.missing;
   const bool numeric = r.kind == ColumnKind::kNumeric;
   const bool discrete = numeric && r.edges.size() <= options.max_discrete_values;
+  // Auto on a small categorical/discrete sample: z for two values, chi-squared for more — counted
+  // over the cells either sample fills (a category the reference lacks lands in "(other)", a value
+  // outside the reference's edges below/above them), as the exact path counts both samples.
+  bool choose_z_by_cells = false;
   if (out.test == DriftTest::kAuto) {
     const bool small = out.reference_rows <= options.small_sample_rows;
     if (numeric && !discrete) {
       out.test = small ? DriftTest::kKs : DriftTest::kWasserstein;
     } else {
-      const size_t distinct = numeric ? r.edges.size() : r.categories.size() - 1;
-      out.test = small ? (distinct <= 2 ? DriftTest::kZ : DriftTest::kChiSquared) : DriftTest::kJensenShannon;
+      out.test = small ? DriftTest::kChiSquared : DriftTest::kJensenShannon;
+      choose_z_by_cells = small;
     }
   }
   if (out.reference_rows == 0 || out.current_rows == 0 || (numeric && r.edges.empty())) {
@@ -229,6 +233,7 @@ Status run_summary_column(const ColumnSummary& r, const ColumnSummary& c, const 
       counts.reference.push_back(static_cast<double>(r.counts[k]));
       counts.current.push_back(static_cast<double>(c.counts[k]));
     }
+    if (choose_z_by_cells && counts.labels.size() <= 2) out.test = DriftTest::kZ;
     for (size_t k = 0; k < counts.labels.size(); ++k) {
       out.histogram.labels.push_back(counts.labels[k]);
       out.histogram.reference.push_back(static_cast<uint64_t>(counts.reference[k]));

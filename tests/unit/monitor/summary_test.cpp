@@ -176,5 +176,46 @@ TEST(Summary, CategoriesOutsideTheReferenceGoToOther) {
   EXPECT_EQ(s.add(wrong).message(), "column 'k' is numeric here but categorical in the reference");
 }
 
+// The automatic test of a small categorical or discrete column: z when the two samples fill at most
+// two cells, chi-squared when more — a category or value the reference lacks counts too (it fills
+// "(other)" or a cell outside the edges), as in the exact path. It used to count the reference's
+// categories only and then refuse its own choice ("the z test compares two proportions; it has 3
+// categories").
+TEST(Summary, AutoTestCountsTheCellsBothSamplesFill) {
+  auto categorical = [](std::vector<std::string> values) {
+    Frame f;
+    f.rows = values.size();
+    Column c;
+    c.name = "k";
+    c.kind = ColumnKind::kCategorical;
+    c.strings = std::move(values);
+    f.columns.push_back(std::move(c));
+    return f;
+  };
+  const Frame ref = categorical({"a", "b", "a", "b", "a", "b", "a", "a"});
+  FrameSummary layout = summary_layout(ref);
+  FrameSummary r = layout;
+  ASSERT_TRUE(r.add(ref).ok());
+  FrameSummary two = layout;
+  ASSERT_TRUE(two.add(categorical({"a", "b", "b", "b"})).ok());
+  auto same_cells = detect_drift(r, two, {});
+  ASSERT_TRUE(same_cells.ok()) << same_cells.status().message();
+  EXPECT_EQ(same_cells->columns[0].test, DriftTest::kZ);
+  FrameSummary three = layout;
+  ASSERT_TRUE(three.add(categorical({"a", "b", "c", "c"})).ok());
+  auto new_category = detect_drift(r, three, {});
+  ASSERT_TRUE(new_category.ok()) << new_category.status().message();
+  EXPECT_EQ(new_category->columns[0].test, DriftTest::kChiSquared);
+
+  FrameSummary nl = summary_layout(numeric_frame("x", {0, 1, 0, 1, 1, 0}));
+  FrameSummary nr = nl;
+  ASSERT_TRUE(nr.add(numeric_frame("x", {0, 1, 0, 1, 1, 0})).ok());
+  FrameSummary nc = nl;
+  ASSERT_TRUE(nc.add(numeric_frame("x", {0, 1, 2, 2})).ok());
+  auto new_value = detect_drift(nr, nc, {});
+  ASSERT_TRUE(new_value.ok()) << new_value.status().message();
+  EXPECT_EQ(new_value->columns[0].test, DriftTest::kChiSquared);
+}
+
 }  // namespace
 }  // namespace slipway::monitor

@@ -1,10 +1,13 @@
 #include "slipway/core/fs.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -25,6 +28,26 @@ std::string temp_suffix() {
 }
 
 }  // namespace
+
+int write_all_iovecs(int fd, ::iovec* parts, size_t count, int64_t offset) {
+  size_t first = 0;
+  while (true) {
+    while (first < count && parts[first].iov_len == 0) ++first;
+    if (first == count) return 0;
+    const int n = static_cast<int>(std::min<size_t>(IOV_MAX, count - first));
+    const ssize_t done = offset < 0 ? ::writev(fd, parts + first, n) : ::pwritev(fd, parts + first, n, offset);
+    if (done < 0 && errno == EINTR) continue;
+    if (done < 0) return errno;
+    if (done == 0) return EIO;  // nothing written and no error: do not spin
+    if (offset >= 0) offset += done;
+    auto left = static_cast<size_t>(done);
+    while (first < count && left >= parts[first].iov_len) left -= parts[first++].iov_len;
+    if (left > 0) {
+      parts[first].iov_base = static_cast<char*>(parts[first].iov_base) + left;
+      parts[first].iov_len -= left;
+    }
+  }
+}
 
 Status fsync_directory(const fs::path& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "slipway/core/fs.h"
+
 namespace slipway::data::detail {
 
 namespace {
@@ -65,24 +67,11 @@ Status ValueSpill::write_block(uint32_t column, const double* values, size_t n) 
   SLIPWAY_RETURN_IF_ERROR(flush());  // what is buffered goes first
   uint64_t header = uint64_t{column} << 32 | n;
   iovec parts[2] = {{&header, sizeof header}, {const_cast<double*>(values), n * sizeof(double)}};
-  int count = 2;
-  iovec* part = parts;
-  while (count > 0) {
-    const ssize_t done = ::pwritev(fd_, part, count, static_cast<off_t>(written_));
-    if (done < 0 && errno == EINTR) continue;
-    if (done <= 0) return spill_error("write", dir_);
-    written_ += static_cast<uint64_t>(done);
-    auto left = static_cast<size_t>(done);
-    while (count > 0 && left >= part->iov_len) {
-      left -= part->iov_len;
-      ++part;
-      --count;
-    }
-    if (count > 0) {
-      part->iov_base = static_cast<char*>(part->iov_base) + left;
-      part->iov_len -= left;
-    }
+  if (int err = write_all_iovecs(fd_, parts, 2, static_cast<int64_t>(written_)); err != 0) {
+    errno = err;
+    return spill_error("write", dir_);
   }
+  written_ += sizeof header + n * sizeof(double);
   return {};
 }
 

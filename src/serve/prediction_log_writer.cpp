@@ -4,7 +4,6 @@
 // writer thread copies frames into per-model buffers and does the write(2) and fsync. Queue
 // entries keep their buffers from batch to batch: no allocation per record in the steady state.
 #include <fcntl.h>
-#include <limits.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -49,26 +48,6 @@ Status write_all(int fd, std::string_view data, const std::filesystem::path& pat
       return errno_error("cannot write", path);
     }
     data.remove_prefix(static_cast<size_t>(n));
-  }
-  return {};
-}
-
-// Writes every buffer of `parts` in order (writev, IOV_MAX at a time); `parts` is consumed.
-Status write_all(int fd, std::vector<iovec>& parts, const std::filesystem::path& path) {
-  size_t first = 0;
-  while (first < parts.size()) {
-    const int count = static_cast<int>(std::min<size_t>(IOV_MAX, parts.size() - first));
-    ssize_t n = ::writev(fd, parts.data() + first, count);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_error("cannot write", path);
-    }
-    auto left = static_cast<size_t>(n);
-    while (first < parts.size() && left >= parts[first].iov_len) left -= parts[first++].iov_len;
-    if (left > 0) {
-      parts[first].iov_base = static_cast<char*>(parts[first].iov_base) + left;
-      parts[first].iov_len -= left;
-    }
   }
   return {};
 }
@@ -307,7 +286,12 @@ Status PredictionLog::write_one_model(const std::string& model, Segment& seg) {
   const uint64_t records = seg.pending_records;
   Status st;
   if (seg.fd < 0) st = open_segment(model, seg);
-  if (st.ok()) st = write_all(seg.fd, seg.pending, seg.path);
+  if (st.ok()) {
+    if (int err = write_all_iovecs(seg.fd, seg.pending.data(), seg.pending.size()); err != 0) {
+      errno = err;
+      st = errno_error("cannot write", seg.path);
+    }
+  }
   if (st.ok()) {
     seg.bytes += bytes;
     seg.dirty = true;

@@ -10,6 +10,8 @@
 
 #include "slipway/core/status.h"
 
+struct iovec;  // <sys/uio.h>
+
 namespace slipway {
 
 namespace fs = std::filesystem;
@@ -24,6 +26,10 @@ Result<std::string> read_file(const fs::path& path);
 Status fsync_directory(const fs::path& dir);
 // Creates the folder and its parents; OK when it exists.
 Status make_directories(const fs::path& dir);
+// Writes every byte of parts[0, count) to `fd`: at `offset` (pwritev) or, when offset < 0, at the
+// file position (writev; the end for O_APPEND), IOV_MAX entries at a time, going on after short
+// writes and EINTR. The entries are advanced as they are written. 0, or the failed call's errno.
+int write_all_iovecs(int fd, ::iovec* parts, size_t count, int64_t offset = -1);
 
 // A read-only memory map of a whole file (empty files map to an empty view).
 class MappedFile {

@@ -373,6 +373,9 @@ class FilterParser {
  public:
   FilterParser(std::vector<Token> tokens, const JoinedValues& joined) : tokens_(std::move(tokens)), joined_(joined) {}
 
+  // Aliases of the order's joined values that the parsed filter tests (runs without one fail it).
+  const std::set<std::string>& tested() const { return tested_; }
+
   Result<SqlPart> parse() {
     SqlPart out;
     while (true) {
@@ -395,11 +398,6 @@ class FilterParser {
 
  private:
   const Token& peek() const { return tokens_[pos_]; }
-
- public:
-  const std::set<std::string>& tested() const { return tested_; }
-
- private:
   Status error(const Token& t, const std::string& message) const {
     return make_error(ErrorCode::kInvalidArgument, "filter: column {}: {}", t.column, message);
   }
